@@ -1,0 +1,3 @@
+"""bookctl: the content pipeline and learner API behind a personalized textbook."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from bookctl.cli import main
+
+main()

@@ -1,0 +1,63 @@
+"""The `bookctl` command line: one module per command group, each command a thin wrapper."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from bookctl.errors import BookctlError, ContentError
+
+app = typer.Typer(
+    name="bookctl", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Content pipeline and learner API for a personalized, interactive textbook.",
+)
+
+
+def _register() -> None:
+    from bookctl.cli import book, db, serve
+
+    book.register(app)
+    app.add_typer(db.app, name="db")
+    serve.register(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the one place where bookctl errors become a message and an exit code."""
+    import click
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = app(args=args, prog_name="bookctl", standalone_mode=False)
+    except BookctlError as exc:
+        _report(exc, as_json="--json" in args)
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        sys.stderr.write("bookctl: aborted\n")
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(2) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("bookctl: interrupted\n")
+        raise SystemExit(130) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
+
+
+def _report(exc: BookctlError, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"error": exc.kind, "message": exc.message, "detail": exc.detail}, default=str) + "\n")
+    if isinstance(exc, ContentError):
+        for problem in exc.problems:
+            sys.stderr.write(f"{problem}\n")
+        errors = sum(1 for p in exc.problems if p.severity == "error")
+        sys.stderr.write(f"bookctl: {errors} error(s) in the book; nothing was written\n")
+    else:
+        sys.stderr.write(f"bookctl: {exc.message}\n")

@@ -1,0 +1,62 @@
+"""What every command shares: the --book/--json options, settings, output and progress rendering."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterator
+
+import typer
+
+from bookctl.config import Settings, load_settings
+
+BookOpt = Annotated[
+    Path | None,
+    typer.Option("--book", help="The book's folder (curriculum.md + docs/). Default: $BOOKCTL_BOOK, else ./curriculum.",
+                 show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")]
+
+
+def settings(book: Path | None = None) -> Settings:
+    """Settings are read once per command, here at the edge."""
+    return load_settings().with_book(book)
+
+
+def emit(data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, default=str, sort_keys=True) + "\n")
+    else:
+        render(data)
+
+
+def console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def err_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing at all in CI, pipes or --json."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console(), transient=True) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

@@ -1,0 +1,59 @@
+"""`bookctl db upgrade|downgrade|current`: Alembic for the configured database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bookctl.cli.common import JsonOpt, console, emit, settings
+
+app = typer.Typer(help="Database migrations (Alembic) for BOOKCTL_DATABASE_URL.", no_args_is_help=True)
+
+
+def _engine():
+    from bookctl.db.engine import make_engine
+
+    s = settings()
+    return s, make_engine(s.database_url)
+
+
+@app.command()
+def upgrade(revision: Annotated[str, typer.Argument()] = "head", as_json: JsonOpt = False) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    from bookctl.db.migrate import upgrade as run_upgrade
+
+    s, engine = _engine()
+    try:
+        current = run_upgrade(engine, s.database_url, revision)
+    finally:
+        engine.dispose()
+    emit({"revision": current}, as_json, lambda d: console().print(f"database at revision {d['revision']}"))
+
+
+@app.command()
+def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1.")], as_json: JsonOpt = False) -> None:
+    """Migrate the database down to REVISION ('base' removes every table)."""
+    from bookctl.db.migrate import downgrade as run_downgrade
+
+    s, engine = _engine()
+    try:
+        current = run_downgrade(engine, s.database_url, revision)
+    finally:
+        engine.dispose()
+    emit({"revision": current}, as_json, lambda d: console().print(f"database at revision {d['revision'] or 'base'}"))
+
+
+@app.command()
+def current(as_json: JsonOpt = False) -> None:
+    """Print the database's revision and the newest one bookctl knows."""
+    from bookctl.db.migrate import current_revision, head_revision
+
+    s, engine = _engine()
+    try:
+        data = {"revision": current_revision(engine), "head": head_revision(s.database_url)}
+    finally:
+        engine.dispose()
+    data["up_to_date"] = data["revision"] == data["head"]
+    emit(data, as_json, lambda d: console().print(f"database at {d['revision'] or 'base'}; head is {d['head']}"
+                                                   + ("" if d["up_to_date"] else " (run `bookctl db upgrade`)")))

@@ -1,0 +1,153 @@
+"""One Settings object, read once at the edge from the environment (and an optional bookctl.toml).
+
+Every setting has one environment variable; a bad value fails at start-up with that variable's name.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+from bookctl.errors import ConfigError
+
+DATA_DIR = Path(".bookctl")
+AUTH_MODES = ("token", "header")
+STORAGE_SCHEMES = ("file", "s3", "mcp+http", "mcp+https", "mcp+sse")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    storage_url: str = ""
+    book_dir: Path = Path("curriculum")
+    book_slug: str = ""
+    data_dir: Path = DATA_DIR
+    route_base: str = "/docs"
+    embeddings: str = "local"
+    llm_model: str = "gpt-4o-mini"
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    auth: str = "token"
+    cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    lock_timeout: float = 30.0
+
+    @property
+    def is_embedded_db(self) -> bool:
+        return self.database_url == default_database_url(self.data_dir)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_book(self, book_dir: Path | str | None) -> "Settings":
+        return self if book_dir is None else replace(self, book_dir=Path(book_dir))
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'bookctl.db'}"
+
+
+# (setting name, environment variables in order of preference)
+_ENV: dict[str, tuple[str, ...]] = {
+    "database_url": ("BOOKCTL_DATABASE_URL", "DATABASE_URL"),
+    "storage_url": ("BOOKCTL_STORAGE_URL",),
+    "book_dir": ("BOOKCTL_BOOK",),
+    "book_slug": ("BOOKCTL_BOOK_SLUG",),
+    "data_dir": ("BOOKCTL_DATA_DIR",),
+    "route_base": ("BOOKCTL_ROUTE_BASE",),
+    "embeddings": ("BOOKCTL_EMBEDDINGS",),
+    "llm_model": ("BOOKCTL_LLM_MODEL",),
+    "openai_api_key": ("OPENAI_API_KEY",),
+    "openai_base_url": ("OPENAI_BASE_URL",),
+    "secret_key": ("BOOKCTL_SECRET_KEY",),
+    "auth": ("BOOKCTL_AUTH",),
+    "cors_origins": ("BOOKCTL_CORS_ORIGINS",),
+    "lock_timeout": ("BOOKCTL_LOCK_TIMEOUT",),
+}
+
+
+def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None = None) -> Settings:
+    """Build Settings from bookctl.toml (if present) overlaid by the environment."""
+    env = os.environ if env is None else env
+    raw: dict[str, tuple[str, object]] = {}
+    toml_path = toml_path or Path(env.get("BOOKCTL_CONFIG", "bookctl.toml"))
+    if toml_path.is_file():
+        try:
+            table = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{toml_path}: not valid TOML: {exc}") from exc
+        known = {f.name for f in fields(Settings)}
+        for key, value in table.get("bookctl", table).items():
+            if key not in known:
+                raise ConfigError(f"{toml_path}: unknown setting {key!r}")
+            raw[key] = (f"{toml_path}:{key}", value)
+    for name, variables in _ENV.items():
+        for var in variables:
+            if env.get(var, "") != "":
+                raw[name] = (var, env[var])
+                break
+    return _build(raw)
+
+
+def _build(raw: dict[str, tuple[str, object]]) -> Settings:
+    values: dict[str, object] = {}
+    for name, (source, value) in raw.items():
+        values[name] = _coerce(name, source, value)
+    data_dir = Path(values.get("data_dir", DATA_DIR))  # type: ignore[arg-type]
+    values.setdefault("database_url", default_database_url(data_dir))
+    values.setdefault("storage_url", f"file://{data_dir / 'storage'}")
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _coerce(name: str, source: str, value: object) -> object:
+    text = str(value).strip()
+    if name == "database_url":
+        if text.startswith("postgres://"):
+            text = "postgresql+psycopg://" + text[len("postgres://"):]
+        elif text.startswith("postgresql://"):
+            text = "postgresql+psycopg://" + text[len("postgresql://"):]
+        if not (text.startswith("sqlite") or text.startswith("postgresql")):
+            raise ConfigError(f"{source} must be a sqlite:/// or postgresql:// URL, got {_redact(text)!r}")
+        return text
+    if name == "storage_url":
+        scheme = text.split("://", 1)[0] if "://" in text else ""
+        if scheme not in STORAGE_SCHEMES:
+            raise ConfigError(f"{source} must start with one of {', '.join(s + '://' for s in STORAGE_SCHEMES)}; got {text!r}")
+        return text
+    if name in ("book_dir", "data_dir"):
+        return Path(text)
+    if name == "auth":
+        if text not in AUTH_MODES:
+            raise ConfigError(f"{source} must be one of {', '.join(AUTH_MODES)}; got {text!r}")
+        return text
+    if name == "route_base":
+        return "/" + text.strip("/") if text.strip("/") else ""
+    if name == "cors_origins":
+        items = value if isinstance(value, list) else text.split(",")
+        return tuple(str(o).strip() for o in items if str(o).strip())
+    if name == "lock_timeout":
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(f"{source} must be a number of seconds; got {text!r}") from None
+        if number < 0:
+            raise ConfigError(f"{source} must not be negative")
+        return number
+    return text
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a URL so it never reaches a log or an error message."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+redact_url = _redact

@@ -1,0 +1,183 @@
+"""ORM models for every table (column names follow the original data model where it names them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
+
+from bookctl.db.base import Base, JSONType, TimestampMixin, new_id, utcnow
+
+LESSON_TYPES = ("lesson", "lab", "summary", "index")
+LESSON_STATUSES = ("planned", "written")
+PROGRESS_STATUSES = ("not_started", "in_progress", "completed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Book(TimestampMixin, Base):
+    __tablename__ = "books"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(String(20))
+
+    parts: Mapped[list[Part]] = relationship(back_populates="book", order_by="Part.number", passive_deletes=True)
+
+
+class Part(TimestampMixin, Base):
+    __tablename__ = "parts"
+    __table_args__ = (UniqueConstraint("book_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    book_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    layer: Mapped[str] = mapped_column(String(10))
+    tier: Mapped[str | None] = mapped_column(String(20))
+    folder_name: Mapped[str] = mapped_column(String(100))
+    week_start: Mapped[int | None] = mapped_column(Integer)
+    week_end: Mapped[int | None] = mapped_column(Integer)
+    transition_check: Mapped[str | None] = mapped_column(Text)
+
+    book: Mapped[Book] = relationship(back_populates="parts")
+    chapters: Mapped[list[Chapter]] = relationship(back_populates="part", order_by="Chapter.number", passive_deletes=True)
+
+
+class Chapter(TimestampMixin, Base):
+    __tablename__ = "chapters"
+    __table_args__ = (UniqueConstraint("part_id", "local_number"), UniqueConstraint("part_id", "number"))
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    part_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    local_number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    folder_name: Mapped[str] = mapped_column(String(100))
+    prerequisites: Mapped[list[str]] = mapped_column(JSONType, default=list)  # chapter ids (as strings)
+    transition_check: Mapped[str | None] = mapped_column(Text)
+
+    part: Mapped[Part] = relationship(back_populates="chapters")
+
+
+class Lesson(TimestampMixin, Base):
+    """A lesson or page. Chapter lessons have a chapter; part pages only a part; book pages neither.
+
+    A lesson that disappears from the book is kept with `removed_at` set when learners have progress on
+    it (sync never deletes learner data); its object is deleted from the store all the same.
+    """
+
+    __tablename__ = "lessons"
+    __table_args__ = (
+        UniqueConstraint("book_id", "slug"),
+        UniqueConstraint("book_id", "route"),
+        CheckConstraint(_in("type", LESSON_TYPES), name="type"),
+        CheckConstraint(_in("status", LESSON_STATUSES), name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    book_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    part_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("parts.id", ondelete="SET NULL"), index=True)
+    chapter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("chapters.id", ondelete="SET NULL"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # reading order across the whole book
+    title: Mapped[str] = mapped_column(String(255))
+    outline_title: Mapped[str | None] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(255), index=True)
+    route: Mapped[str | None] = mapped_column(String(500))
+    type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    layer: Mapped[str | None] = mapped_column(String(10))
+    description: Mapped[str | None] = mapped_column(Text)
+    source_path: Mapped[str | None] = mapped_column(String(500))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    bucket_path: Mapped[str | None] = mapped_column(String(500))
+    vector_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    sidebar_position: Mapped[float | None] = mapped_column(Float)
+    estimated_minutes: Mapped[int | None] = mapped_column(Integer)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    prerequisites: Mapped[list[str]] = mapped_column(JSONType, default=list)  # lesson ids (as strings)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def meta(self) -> dict[str, Any]:
+        return {c.name: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    onboarding_completed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    preferences: Mapped[UserPreferences | None] = relationship(back_populates="user", uselist=False)
+
+
+class UserPreferences(TimestampMixin, Base):
+    __tablename__ = "user_preferences"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    education_level: Mapped[str] = mapped_column(String(50))
+    programming_experience: Mapped[str] = mapped_column(String(50))
+    robotics_background: Mapped[bool] = mapped_column(Boolean)
+    ai_ml_experience: Mapped[str] = mapped_column(String(50))
+    learning_goals: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    preferred_language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
+
+    user: Mapped[User] = relationship(back_populates="preferences")
+
+
+class UserProgress(TimestampMixin, Base):
+    __tablename__ = "user_progress"
+    __table_args__ = (
+        UniqueConstraint("user_id", "lesson_id"),
+        CheckConstraint(_in("status", PROGRESS_STATUSES), name="status"),
+        CheckConstraint("time_spent_seconds >= 0", name="time_spent_nonnegative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="not_started", server_default="not_started", index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    time_spent_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PersonalizedContent(Base):
+    """A variant shared by every learner with the same profile (not per user).
+
+    Key: (lesson, content_hash, profile_hash, prompt_version, model). A new lesson body, profile, prompt
+    or model selects a different row; old rows are pruned, never served.
+    """
+
+    __tablename__ = "personalized_content_cache"
+    __table_args__ = (UniqueConstraint("lesson_id", "content_hash", "profile_hash", "prompt_version", "model"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    lesson_slug: Mapped[str] = mapped_column(String(255), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    profile_hash: Mapped[str] = mapped_column(String(64))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(100))
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    personalized_content: Mapped[str] = mapped_column(Text)
+    tokens_in: Mapped[int | None] = mapped_column(Integer)
+    tokens_out: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+Index("ix_lessons_book_status", Lesson.book_id, Lesson.status)

@@ -1,0 +1,53 @@
+"""`bookctl status`: what the database holds for the book, and what is stale against the files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from bookctl.curriculum import load_book
+from bookctl.curriculum.routes import slugify
+from bookctl.db import models as m
+from bookctl.pipeline.sync import content_hash
+
+if TYPE_CHECKING:
+    from bookctl.runtime import Runtime
+
+# Later stages (embed, personalize) add a function here: (session, book row) -> {label: count}.
+STAGE_REPORTS: dict[str, Any] = {}
+
+
+def status(runtime: "Runtime", book_dir: Path, route_base: str = "/docs", slug: str | None = None) -> dict[str, Any]:
+    book, problems = load_book(book_dir, route_base, slug)
+    readable = not any(p.severity == "error" for p in problems)
+    book_slug = book.slug if book.title or slug else slugify(book_dir.resolve().name)
+    with runtime.session() as session:
+        row = session.scalar(select(m.Book).where(m.Book.slug == book_slug))
+        lessons = [] if row is None else list(session.scalars(
+            select(m.Lesson).where(m.Lesson.book_id == row.id, m.Lesson.removed_at.is_(None))
+        ))
+        parts = 0 if row is None else session.scalar(select(func.count()).select_from(m.Part).where(m.Part.book_id == row.id))
+        chapters = 0 if row is None else session.scalar(
+            select(func.count()).select_from(m.Chapter).join(m.Part).where(m.Part.book_id == row.id)
+        )
+        stages = {name: report(session, row) for name, report in STAGE_REPORTS.items()} if row else {}
+    in_db = {lesson.slug: lesson for lesson in lessons}
+    in_book = {lesson.slug: lesson for lesson in book.all_lessons()}
+    changed = [s for s, l in in_book.items() if s in in_db and l.status == "written"
+               and in_db[s].content_hash != content_hash(l.body)]
+    new = [s for s in in_book if s not in in_db]
+    removed = [s for s in in_db if s not in in_book]
+    written = sum(1 for lesson in lessons if lesson.status == "written")
+    return {
+        "book": book_slug,
+        "synced_book": row is not None,
+        "book_readable": readable,
+        "database": {"parts": parts, "chapters": chapters, "lessons": len(lessons), "written": written,
+                     "planned": len(lessons) - written},
+        "synced": written - len(changed),
+        "stale": {"changed": len(changed), "new": len(new), "removed": len(removed),
+                  "slugs": sorted(changed + new + removed)},
+        "stages": stages,
+    }

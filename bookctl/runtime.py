@@ -1,0 +1,40 @@
+"""The dependencies one process needs (engine, sessions, store), built once at the edge from Settings."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bookctl.config import Settings
+from bookctl.db.engine import make_engine, make_session_factory, unit_of_work
+from bookctl.storage import ObjectStore, open_store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+
+    @classmethod
+    def open(cls, settings: Settings, *, check_schema: bool = True) -> "Runtime":
+        from bookctl.db.migrate import ensure_schema
+
+        engine = make_engine(settings.database_url)
+        if check_schema:
+            ensure_schema(engine, settings.database_url, auto=settings.is_embedded_db)
+        return cls(settings, engine, make_session_factory(engine), open_store(settings.storage_url))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits when the block succeeds, rolls back otherwise."""
+        with unit_of_work(self.sessions) as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

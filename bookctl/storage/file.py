@@ -1,0 +1,72 @@
+"""Object store on the local filesystem (the embedded default): `file://.bookctl/storage`."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from bookctl.errors import NotFoundError, StorageError
+
+_TMP_PREFIX = ".tmp-"
+
+
+class FileStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.root = Path(url.removeprefix("file://"))
+
+    def _path(self, key: str) -> Path:
+        parts = [p for p in key.split("/") if p]
+        if not parts or any(p in (".", "..") for p in parts):
+            raise StorageError(f"invalid object key {key!r}")
+        return self.root.joinpath(*parts)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write a temporary file beside the target and rename it over: atomic on POSIX, so a
+            # crash leaves either the old object or the new one, never half of one.
+            fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(f"cannot write {key} to {self.url}: {exc.strerror or exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"object {key} is not in the store") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key} from {self.url}: {exc.strerror or exc}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {key} from {self.url}: {exc.strerror or exc}") from exc
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = self.root
+        if not base.is_dir():
+            return iter(())
+        keys = []
+        for dirpath, _dirs, files in os.walk(base):
+            rel = Path(dirpath).relative_to(base).as_posix()
+            for name in files:
+                key = name if rel == "." else f"{rel}/{name}"
+                if name.startswith(_TMP_PREFIX):
+                    # Left by a crash mid-write; never an object. Clean it up while we are here.
+                    Path(dirpath, name).unlink(missing_ok=True)
+                    continue
+                if key.startswith(prefix):
+                    keys.append(key)
+        return iter(sorted(keys))
