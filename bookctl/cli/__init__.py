@@ -27,28 +27,19 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: the one place where bookctl errors become a message and an exit code."""
-    import click
+    """Entry point: the one place where bookctl errors become a message and an exit code.
 
+    Click (vendored by Typer) handles usage errors itself (exit 2); bookctl's own errors pass through it.
+    """
     args = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=args, prog_name="bookctl", standalone_mode=False)
+        app(args=args, prog_name="bookctl")
     except BookctlError as exc:
         _report(exc, as_json="--json" in args)
-        raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        sys.stderr.write("bookctl: aborted\n")
-        raise SystemExit(130) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(2) from None
-    except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         sys.stderr.write("bookctl: interrupted\n")
         raise SystemExit(130) from None
-    if isinstance(code, int) and code:
-        raise SystemExit(code)
 
 
 def _report(exc: BookctlError, as_json: bool) -> None:
