@@ -83,7 +83,7 @@ def read_lesson(book_root: Path, file: Path, slug_prefix: str, route_base: str, 
         route=doc_route(route_base, [*rel.parts[1:-1], rel.stem], front_slug),
         source=rel,
         source_line=1,
-        body=body.encode("utf-8"),
+        body=raw,  # the file exactly as written (front matter included), so the hash is of the file itself
         layer=_layer(meta, text, problems, path),
         tags=_tags(meta, text, problems, path),
         estimated_minutes=_minutes(meta, text, body, problems, path),

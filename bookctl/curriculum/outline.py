@@ -218,27 +218,28 @@ def _check_structure(parts: list[Part], path: str, problems: list[Problem]) -> N
 
 
 def find_cycle(graph: dict) -> list | None:
-    """Return one cycle (first node repeated at the end) in a dependency graph, or None."""
-    state: dict = {}
-    stack: list = []
+    """Return one cycle (first node repeated at the end) in a dependency graph, or None.
 
-    def visit(node) -> list | None:
-        state[node] = 1
-        stack.append(node)
-        for dep in graph.get(node, ()):
-            if state.get(dep) == 1:
-                return stack[stack.index(dep):] + [dep]
-            if dep in graph and state.get(dep) is None:
-                found = visit(dep)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph, key=str):
-        if state.get(node) is None:
-            found = visit(node)
-            if found:
-                return found
+    Iterative depth-first search: a long prerequisite chain in an arbitrary (or generated) book must
+    not hit Python's recursion limit.
+    """
+    state: dict = {}  # node -> 1 on the current path, 2 finished
+    for root in sorted(graph, key=str):
+        if state.get(root) is not None:
+            continue
+        path: list = [root]
+        iterators = [iter(graph.get(root, ()))]
+        state[root] = 1
+        while iterators:
+            for dep in iterators[-1]:
+                if state.get(dep) == 1:
+                    return path[path.index(dep):] + [dep]
+                if dep in graph and state.get(dep) is None:
+                    state[dep] = 1
+                    path.append(dep)
+                    iterators.append(iter(graph.get(dep, ())))
+                    break
+            else:
+                state[path.pop()] = 2
+                iterators.pop()
     return None
