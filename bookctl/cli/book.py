@@ -34,7 +34,7 @@ def _render_check(data: dict[str, Any]) -> None:
         out.print(f"[{style}]{where}: {p['severity']}: {p['message']}[/]", soft_wrap=True)
     verdict = "[green]ok[/]" if data["ok"] else "[red]failed[/]"
     out.print(f"{verdict}: {data['parts']} parts, {data['chapters']} chapters, {data['lessons']} lessons "
-              f"({data['written']} written, {data['planned']} planned); {data['errors']} errors, {data['warnings']} warnings")
+              f"({data['written']} written, {data['planned']} planned); {data['errors']} errors, {data['warnings']} warnings", soft_wrap=True)
 
 
 def sync(

@@ -35,7 +35,8 @@ def emit(data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]],
 def console():
     from rich.console import Console
 
-    return Console(highlight=False)
+    # soft_wrap: one message is one line, also in CI logs and pipes (rich would cut it at 80 columns)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def err_console():

@@ -63,7 +63,8 @@ def read_lesson(book_root: Path, file: Path, slug_prefix: str, route_base: str, 
         h1 = H1_RE.search(body)
         title = h1.group(1) if h1 else None
     if not isinstance(title, (str, int, float)) or not str(title).strip():
-        bad("title", "empty title: add 'title: …' to the front matter or a '# Heading' to the body")
+        if not fm_problems:  # an unreadable front matter is already reported; its title is not "empty"
+            bad("title", "empty title: add 'title: …' to the front matter or a '# Heading' to the body")
         title = strip_number_prefix(stem)
     custom_id = meta.get("id")
     if custom_id is not None and (not isinstance(custom_id, str) or not custom_id.strip() or "/" in custom_id):
