@@ -34,6 +34,22 @@ class Settings:
     auth: str = "token"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     lock_timeout: float = 30.0
+    token_ttl: int = 30 * 24 * 3600  # seconds a learner's bearer token stays valid
+    max_body_bytes: int = 64 * 1024  # API request body limit (413 above it)
+    # search (issue 4): chunk size in tokens, and OpenAI embedding request limits
+    chunk_tokens: int = 500
+    embed_batch_inputs: int = 256
+    embed_batch_tokens: int = 100_000
+    embed_concurrency: int = 4
+    embed_max_retries: int = 5
+    # personalization (issue 5): LLM timeouts/retries, concurrency, per-user miss limit, price table
+    llm_timeout: float = 60.0
+    llm_max_attempts: int = 4
+    llm_backoff: float = 0.5
+    personalize_concurrency: int = 4
+    personalize_miss_limit: int = 20
+    personalize_miss_window: float = 3600.0
+    llm_price_table: Path | None = None
 
     @property
     def is_embedded_db(self) -> bool:
@@ -67,6 +83,20 @@ _ENV: dict[str, tuple[str, ...]] = {
     "auth": ("BOOKCTL_AUTH",),
     "cors_origins": ("BOOKCTL_CORS_ORIGINS",),
     "lock_timeout": ("BOOKCTL_LOCK_TIMEOUT",),
+    "token_ttl": ("BOOKCTL_TOKEN_TTL",),
+    "max_body_bytes": ("BOOKCTL_MAX_BODY_BYTES",),
+    "chunk_tokens": ("BOOKCTL_CHUNK_TOKENS",),
+    "embed_batch_inputs": ("BOOKCTL_EMBED_BATCH_INPUTS",),
+    "embed_batch_tokens": ("BOOKCTL_EMBED_BATCH_TOKENS",),
+    "embed_concurrency": ("BOOKCTL_EMBED_CONCURRENCY",),
+    "embed_max_retries": ("BOOKCTL_EMBED_MAX_RETRIES",),
+    "llm_timeout": ("BOOKCTL_LLM_TIMEOUT",),
+    "llm_max_attempts": ("BOOKCTL_LLM_MAX_ATTEMPTS",),
+    "llm_backoff": ("BOOKCTL_LLM_BACKOFF",),
+    "personalize_concurrency": ("BOOKCTL_PERSONALIZE_CONCURRENCY",),
+    "personalize_miss_limit": ("BOOKCTL_PERSONALIZE_MISS_LIMIT",),
+    "personalize_miss_window": ("BOOKCTL_PERSONALIZE_MISS_WINDOW",),
+    "llm_price_table": ("BOOKCTL_LLM_PRICE_TABLE",),
 }
 
 
@@ -137,7 +167,34 @@ def _coerce(name: str, source: str, value: object) -> object:
         if number < 0:
             raise ConfigError(f"{source} must not be negative")
         return number
+    if name in _PERSONALIZE_NUMBERS:  # (type, minimum)
+        kind, minimum = _PERSONALIZE_NUMBERS[name]
+        try:
+            number = kind(text)
+        except ValueError:
+            raise ConfigError(f"{source} must be a number; got {text!r}") from None
+        if number < minimum:
+            raise ConfigError(f"{source} must be at least {minimum}; got {number}")
+        return number
+    if name == "llm_price_table":
+        return Path(text)
+    if name in _POSITIVE_INTS:
+        try:
+            number = int(text)
+        except ValueError:
+            raise ConfigError(f"{source} must be a whole number; got {text!r}") from None
+        if number < _POSITIVE_INTS[name]:
+            raise ConfigError(f"{source} must be at least {_POSITIVE_INTS[name]}; got {number}")
+        return number
     return text
+
+
+_PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
+    "llm_timeout": (float, 0.001), "llm_max_attempts": (int, 1), "llm_backoff": (float, 0.0),
+    "personalize_concurrency": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
+}
+_POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
+                  "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024}
 
 
 def _redact(url: str) -> str:

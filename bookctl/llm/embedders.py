@@ -1,0 +1,254 @@
+"""Embedders behind one small protocol: `name`, `dim`, `embed(texts) -> list[vector]`.
+
+- `LocalEmbedder`: all-MiniLM-L6-v2 in numpy (offline default, 384 dims).
+- `OpenAIEmbedder`: any OpenAI-compatible `/v1/embeddings` endpoint, with batches bounded by input count
+  and tokens, bounded concurrency, and its own retries (the SDK's are off so request counts are exact)
+  with exponential backoff on 429/5xx/connection errors that honours `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
+
+from bookctl.errors import ConfigError, UpstreamError, UpstreamTimeoutError
+
+if TYPE_CHECKING:
+    from bookctl.config import Settings
+
+Vector = list[float]
+
+KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+LOCAL_MODEL = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str  # model identity, part of the embedding cache key ("local:all-MiniLM-L6-v2", "openai:...")
+
+    @property
+    def dim(self) -> int | None: ...  # None until known (an unknown OpenAI-compatible model)
+
+    def embed(self, texts: Sequence[str]) -> list[Vector]: ...
+
+
+@dataclass
+class EmbedStats:
+    requests: int = 0  # HTTP requests sent (retries included), or local forward batches
+    retries: int = 0
+    inputs: int = 0
+    tokens: int = 0
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2, offline. One `embed` call counts as one request (it never leaves the process)."""
+
+    name = f"local:{LOCAL_MODEL}"
+    dim = 384
+    max_tokens = 256  # the model window (longer texts are embedded by windows and averaged)
+
+    def __init__(self, batch_size: int = 16) -> None:
+        self.batch_size = batch_size
+        self.stats = EmbedStats()
+
+    def embed(self, texts: Sequence[str]) -> list[Vector]:
+        from bookctl.llm.local_minilm import MiniLM
+
+        if not texts:
+            return []
+        self.stats.requests += 1
+        self.stats.inputs += len(texts)
+        return MiniLM.get().embed(list(texts), self.batch_size).tolist()
+
+
+def plan_batches(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> list[list[int]]:
+    """Greedy, order-preserving batches of indices, each within both limits (an oversized input alone)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for i, n in enumerate(token_counts):
+        if current and (len(current) >= max_inputs or used + n > max_tokens):
+            batches.append(current)
+            current, used = [], 0
+        current.append(i)
+        used += n
+    if current:
+        batches.append(current)
+    return batches
+
+
+def min_requests(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> int:
+    """The fewest requests any batching could use: a lower bound from both limits."""
+    if not token_counts:
+        return 0
+    by_count = -(-len(token_counts) // max_inputs)
+    by_tokens = -(-sum(token_counts) // max_tokens)
+    return max(by_count, by_tokens)
+
+
+@dataclass
+class OpenAIEmbedder:
+    model: str = "text-embedding-3-small"
+    api_key: str | None = None
+    base_url: str | None = None
+    max_inputs: int = 256  # per request (the API allows 2048)
+    max_batch_tokens: int = 100_000  # per request (the API allows 300k)
+    max_input_tokens: int = 8191  # per input: longer inputs are truncated to this many tokens
+    concurrency: int = 4
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    timeout: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+    stats: EmbedStats = field(default_factory=EmbedStats)
+    _dim: int | None = None
+    _client: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.name = f"openai:{self.model}"
+        self._dim = KNOWN_DIMS.get(self.model) if self._dim is None else self._dim
+
+    @property
+    def dim(self) -> int | None:
+        return self._dim
+
+    @property
+    def client(self):
+        if self._client is None:
+            from openai import OpenAI
+
+            self._client = OpenAI(api_key=self.api_key or "unused", base_url=self.base_url,
+                                  max_retries=0, timeout=self.timeout)
+        return self._client
+
+    def _encoding(self):
+        from bookctl.llm.tokens import get_encoding
+
+        return get_encoding("cl100k_base")  # every OpenAI embedding model counts with cl100k
+
+    def embed(self, texts: Sequence[str]) -> list[Vector]:
+        if not texts:
+            return []
+        enc = self._encoding()
+        inputs: list[str] = []
+        counts: list[int] = []
+        for text in texts:
+            ids = enc.encode(text or " ", disallowed_special=())
+            if len(ids) > self.max_input_tokens:
+                ids = ids[: self.max_input_tokens]
+                text = enc.decode(ids)
+            inputs.append(text or " ")
+            counts.append(len(ids))
+        batches = plan_batches(counts, self.max_inputs, self.max_batch_tokens)
+        out: list[Vector | None] = [None] * len(inputs)
+
+        def run(batch: list[int]) -> None:
+            vectors = self._request([inputs[i] for i in batch])
+            for i, vec in zip(batch, vectors):
+                out[i] = vec
+
+        if len(batches) == 1 or self.concurrency <= 1:
+            for batch in batches:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
+                for future in [pool.submit(run, b) for b in batches]:
+                    future.result()  # re-raises the first failure
+        with self._lock:
+            self.stats.inputs += len(inputs)
+            self.stats.tokens += sum(counts)
+        return out  # type: ignore[return-value]
+
+    def _request(self, batch: list[str]) -> list[Vector]:
+        import openai
+
+        attempt = 0
+        while True:
+            with self._lock:
+                self.stats.requests += 1
+            try:
+                response = self.client.embeddings.create(model=self.model, input=batch)
+                data = sorted(response.data, key=lambda d: d.index)
+                if len(data) != len(batch):
+                    raise UpstreamError(f"embeddings endpoint returned {len(data)} vectors for {len(batch)} inputs")
+                vectors = [list(map(float, d.embedding)) for d in data]
+                dim = len(vectors[0])
+                with self._lock:
+                    if self._dim is None or self._dim != dim:
+                        self._dim = dim
+                return vectors
+            except openai.APIStatusError as exc:
+                retryable = exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408
+                if not retryable:
+                    raise UpstreamError(f"embeddings request failed: HTTP {exc.status_code}: {_message(exc)}",
+                                        detail={"status": exc.status_code, "model": self.model}) from None
+                error: Exception = exc
+                wait = _retry_after(exc)
+            except openai.APITimeoutError as exc:
+                error, wait = exc, None
+            except openai.APIConnectionError as exc:
+                error, wait = exc, None
+            if attempt >= self.max_retries:
+                if isinstance(error, openai.APITimeoutError):
+                    raise UpstreamTimeoutError(f"embeddings request timed out after {attempt + 1} attempts",
+                                               detail={"model": self.model}) from None
+                status = getattr(error, "status_code", None)
+                raise UpstreamError(
+                    f"embeddings request failed after {attempt + 1} attempts: "
+                    + (f"HTTP {status}" if status else type(error).__name__),
+                    detail={"status": status, "model": self.model, "attempts": attempt + 1},
+                ) from None
+            if wait is None:
+                wait = min(self.backoff_max, self.backoff_base * (2 ** attempt)) * (0.5 + random.random() / 2)
+            with self._lock:
+                self.stats.retries += 1
+            self.sleep(min(wait, self.backoff_max))
+            attempt += 1
+
+
+def _message(exc) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(exc)[:200]
+
+
+def _retry_after(exc) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                from email.utils import parsedate_to_datetime
+
+                try:
+                    return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+                except (TypeError, ValueError):
+                    pass
+    return None
+
+
+def make_embedder(settings: "Settings") -> Embedder:
+    """`local` (default, offline) or `openai:<model>` (any OpenAI-compatible endpoint)."""
+    spec = (settings.embeddings or "local").strip()
+    if spec == "local" or spec == f"local:{LOCAL_MODEL}":
+        return LocalEmbedder()
+    if spec.startswith("openai:") and spec.split(":", 1)[1]:
+        if not settings.openai_api_key and not settings.openai_base_url:
+            raise ConfigError(f"BOOKCTL_EMBEDDINGS={spec} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        return OpenAIEmbedder(
+            model=spec.split(":", 1)[1], api_key=settings.openai_api_key, base_url=settings.openai_base_url,
+            max_inputs=settings.embed_batch_inputs, max_batch_tokens=settings.embed_batch_tokens,
+            concurrency=settings.embed_concurrency, max_retries=settings.embed_max_retries,
+        )
+    raise ConfigError(f"BOOKCTL_EMBEDDINGS must be `local` or `openai:<model>`; got {spec!r}")

@@ -1,0 +1,105 @@
+"""Chunker: heading paths, code fences kept whole, bounds, overlap, stable identity, nothing lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bookctl.pipeline.chunk import CHUNKER_VERSION, Chunker, chunk_hash, chunk_markdown, strip_front_matter
+
+FIXTURE_DOCS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "robotics-book" / "docs"
+
+
+def covered(body: str, chunks) -> set[int]:
+    seen: set[int] = set()
+    for c in chunks:
+        assert body[c.start:c.end] == c.text
+        seen.update(range(c.start, c.end))
+    return seen
+
+
+def assert_nothing_lost(markdown: str, chunks) -> None:
+    body = strip_front_matter(markdown)
+    seen = covered(body, chunks)
+    missing = [i for i, ch in enumerate(body) if not ch.isspace() and i not in seen]
+    assert not missing, f"characters lost: {body[missing[0]:missing[0] + 40]!r}"
+
+
+def test_heading_path_front_matter_and_sections():
+    md = "---\ntitle: T\nsidebar_position: 2\n---\n# Lesson\n\nIntro.\n\n## Setup\n\nInstall it.\n\n### Linux\n\nUse apt.\n"
+    chunks = chunk_markdown(md, "My Lesson")
+    assert [c.heading_path for c in chunks] == [
+        "My Lesson › Lesson", "My Lesson › Lesson › Setup", "My Lesson › Lesson › Setup › Linux"]
+    assert all("sidebar_position" not in c.text for c in chunks)
+    assert chunks[2].text == "### Linux\n\nUse apt."
+    assert_nothing_lost(md, chunks)
+
+
+def test_code_fence_is_never_cut_when_it_fits():
+    code = "```python\n" + "\n".join(f"x_{i} = compute({i})  # step {i}" for i in range(10)) + "\n```\n"
+    prose = " ".join(f"Sentence number {i} explains the idea." for i in range(60))
+    md = f"## Section\n\n{prose}\n\n{code}\n{prose}\n"
+    chunker = Chunker(max_tokens=200)
+    chunks = chunker.chunk(md, "L")
+    fence = md.index("```python")
+    fence_end = md.index("```\n", fence + 3) + 3
+    holders = [c for c in chunks if c.start <= fence < c.end]
+    assert holders and all(c.end >= fence_end for c in holders), "the code block was split"
+    assert all(c.token_count <= 200 for c in chunks)
+    assert_nothing_lost(md, chunks)
+
+
+def test_huge_code_block_is_split_by_lines_within_bound():
+    code = "```\n" + "\n".join(f"line {i} " + "tok " * 12 for i in range(200)) + "\n```\n"
+    chunks = Chunker(max_tokens=120).chunk(code, "Big")
+    assert len(chunks) > 5 and all(c.token_count <= 120 for c in chunks)
+    assert_nothing_lost(code, chunks)
+
+
+def test_overlap_between_consecutive_chunks_of_a_section():
+    prose = " ".join(f"Fact {i} is about robots and sensors." for i in range(200))
+    chunks = Chunker(max_tokens=150).chunk("## S\n\n" + prose, "L")
+    assert len(chunks) > 3
+    overlapping = sum(1 for a, b in zip(chunks, chunks[1:]) if b.start < a.end)
+    assert overlapping == len(chunks) - 1
+
+
+def test_identity_is_stable_and_versioned():
+    a = chunk_markdown("## A\n\nSame   text.\n", "L")
+    b = chunk_markdown("## A\n\nSame text.\n", "L")
+    assert a[0].chunk_hash == b[0].chunk_hash  # normalised whitespace
+    assert a[0].chunk_hash == chunk_hash(a[0].heading_path, "## A\n\nSame text.")
+    assert CHUNKER_VERSION
+
+
+def test_real_fixture_lessons_within_bound_and_complete():
+    files = sorted(FIXTURE_DOCS.rglob("*.md"))
+    assert files
+    chunker = Chunker(max_tokens=500)
+    for f in files:
+        md = f.read_text(encoding="utf-8")
+        chunks = chunker.chunk(md, f.stem)
+        assert all(c.token_count <= 500 for c in chunks), f
+        assert_nothing_lost(md, chunks)
+
+
+_md_line = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300),
+    st.builds(lambda level, t: "#" * level + " " + t, st.integers(1, 6), st.text(max_size=40)),
+    st.builds(lambda body: "```\n" + body + "\n```", st.text(max_size=800)),
+    st.just(""), st.just("---"), st.just("- item"), st.just("> quote"), st.just("| a | b |\n|---|---|\n| 1 | 2 |"),
+    st.builds(lambda w, n: (w + " ") * n, st.sampled_from(["word", "ロボット", "x=1;", "supercalifragilistic"]),
+              st.integers(0, 400)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(_md_line, max_size=30), bound=st.integers(40, 300), title=st.text(max_size=30))
+def test_property_nothing_lost_and_within_bound(lines, bound, title):
+    md = "\n".join(lines)
+    chunks = Chunker(max_tokens=bound).chunk(md, title)
+    for c in chunks:
+        assert c.token_count <= bound
+        assert c.text.strip()
+    assert_nothing_lost(md, chunks)
