@@ -88,12 +88,10 @@ def create_pg_database(admin_url: str) -> str:
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    base, _, _db = admin_url.rpartition("/")
-    query = ""
-    if "?" in _db:
-        _db, query = _db.split("?", 1)
-        query = "?" + query
-    return f"{base}/{name}{query}"
+    # Split off the query first: a socket URL carries a path in it (`...@/postgres?host=/tmp/pgdata`).
+    url, sep, query = admin_url.partition("?")
+    base, _, _db = url.rpartition("/")
+    return f"{base}/{name}{sep}{query}"
 
 
 @pytest.fixture

@@ -1,0 +1,237 @@
+"""`bookctl sync` on SQLite and PostgreSQL: incremental, removes what disappeared, never touches learner data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bookctl.db import models as m
+from bookctl.db.engine import make_engine
+from tests.conftest import Workspace, make_workspace
+from tests.syncutil import add_learner, check_consistent, database_url, dump_lessons, dump_store, dump_tables
+
+CH1 = "docs/01-Physical-AI-Foundations/01-what-is-physical-ai"
+BOOK = "physical-ai-humanoid-robotics"
+SYNC_KEYS = {"book", "parts", "chapters", "lessons", "planned", "created", "updated", "unchanged", "deleted", "uploaded"}
+
+
+def sync(ws: Workspace, *args: str) -> dict:
+    result = ws.run("sync", "--json", *args)
+    assert result.code == 0, result.stderr
+    return result.json
+
+
+def snapshot(ws: Workspace) -> tuple[dict, dict]:
+    return dump_tables(database_url(ws)), dump_store(ws.storage)
+
+
+def test_first_sync_of_the_fixture_book(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    data = sync(ws)
+    assert SYNC_KEYS <= set(data)
+    assert (data["book"], data["parts"], data["chapters"], data["lessons"], data["planned"]) == (BOOK, 6, 18, 34, 15)
+    assert (data["created"], data["updated"], data["unchanged"], data["deleted"], data["uploaded"]) == (34, 0, 0, 0, 19)
+    url = database_url(ws)
+    lessons = dump_lessons(url)
+    written = [r for r in lessons if r["status"] == "written"]
+    assert len(written) == 19
+    objects = dump_store(ws.storage)
+    for row in written:  # every written lesson's body is in the store, byte for byte
+        assert objects[row["bucket_path"]] == (ws.book / row["source_path"]).read_bytes()
+    assert all(r["bucket_path"] is None and r["content_hash"] is None for r in lessons if r["status"] == "planned")
+    assert (f"books/{BOOK}/parts/01-Physical-AI-Foundations/chapters/01-what-is-physical-ai/lessons/"
+            "lesson-digital-vs-physical-ai.md") in objects
+    check_consistent(url, ws.storage)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(m.Part)) == 6
+        assert session.scalar(select(func.count()).select_from(m.Chapter)) == 18
+        part2 = session.scalar(select(m.Part).where(m.Part.number == 2))
+        assert (part2.layer, part2.tier, part2.week_start, part2.week_end) == ("L2-L3", "B1", 3, 5)
+    engine.dispose()
+
+
+def test_second_sync_does_nothing_and_one_edit_uploads_one(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    before = snapshot(ws)
+    again = sync(ws)
+    assert (again["uploaded"], again["created"], again["updated"], again["deleted"]) == (0, 0, 0, 0)
+    assert again["unchanged"] == again["lessons"] == 34
+    assert snapshot(ws) == before  # not even an updated_at moved
+    lesson = ws.book / CH1 / "02-lesson-embodiment-hypothesis.md"
+    lesson.write_bytes(lesson.read_bytes() + b"\nOne more paragraph.\n")
+    edited = sync(ws)
+    assert (edited["uploaded"], edited["updated"], edited["unchanged"], edited["created"]) == (1, 1, 33, 0)
+    key = f"books/{BOOK}/parts/01-Physical-AI-Foundations/chapters/01-what-is-physical-ai/lessons/lesson-embodiment-hypothesis.md"
+    assert (ws.storage / key).read_bytes() == lesson.read_bytes()
+    check_consistent(database_url(ws), ws.storage)
+
+
+def test_front_matter_only_change_updates_the_row(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    lesson = ws.book / CH1 / "03-lesson-real-world-constraints.md"
+    lesson.write_text(lesson.read_text().replace('title: "Real-World Constraints"', 'title: "Constraints"\ntags: [safety]'))
+    data = sync(ws)
+    assert (data["updated"], data["uploaded"]) == (1, 1)
+    row = next(r for r in dump_lessons(database_url(ws)) if r["slug"] == "what-is-physical-ai/lesson-real-world-constraints")
+    assert (row["title"], row["tags"]) == ("Constraints", ["safety"])
+
+
+def test_removed_lesson_is_deleted_with_its_object(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    (ws.book / CH1 / "04-lab.md").unlink()
+    data = sync(ws)
+    # the outline's topic "Lab: Try With AI exercises" becomes a planned lesson again; the written row and object go
+    assert (data["deleted"], data["created"], data["uploaded"]) == (1, 1, 0)
+    rows = {r["slug"]: r for r in dump_lessons(database_url(ws))}
+    assert "what-is-physical-ai/lab" not in rows
+    assert rows["what-is-physical-ai/lab-try-with-ai-exercises"]["status"] == "planned"
+    assert not any(k.endswith("/01-what-is-physical-ai/lessons/lab.md") for k in dump_store(ws.storage))
+    check_consistent(database_url(ws), ws.storage)
+    # a page the outline does not list disappears completely
+    (ws.book / "docs/course-overview/index.md").unlink()
+    data = sync(ws)
+    assert data["deleted"] == 1
+    assert "course-overview/index" not in {r["slug"] for r in dump_lessons(database_url(ws))}
+    assert not any("course-overview" in k for k in dump_store(ws.storage))
+    check_consistent(database_url(ws), ws.storage)
+
+
+def test_lesson_with_progress_is_retired_not_deleted(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    url = database_url(ws)
+    user_id = add_learner(url, "course-overview/index")
+    learner_before = {t: rows for t, rows in dump_tables(url).items() if t in ("users", "user_preferences", "user_progress")}
+    shutil.rmtree(ws.book / "docs/course-overview")
+    data = sync(ws)
+    assert data["deleted"] == 1
+    row = next(r for r in dump_lessons(url) if r["slug"] == "course-overview/index")
+    assert row["removed"] and row["bucket_path"] is None and row["route"] is None
+    assert not any("course-overview" in k for k in dump_store(ws.storage))
+    learner_after = {t: rows for t, rows in dump_tables(url).items() if t in ("users", "user_preferences", "user_progress")}
+    assert learner_after == learner_before
+    assert len(learner_after["user_progress"]) == 1 and str(user_id.hex) in "".join(learner_after["users"][0]).replace("-", "")
+    check_consistent(url, ws.storage)
+    assert sync(ws)["deleted"] == 0  # retired stays retired; not counted again
+    # the page comes back: the same row is revived, progress still attached
+    shutil.copytree(Path(__file__).resolve().parents[2] / "shared/fixtures/robotics-book/docs/course-overview",
+                    ws.book / "docs/course-overview")
+    data = sync(ws)
+    assert (data["created"], data["uploaded"]) == (0, 1)
+    row = next(r for r in dump_lessons(url) if r["slug"] == "course-overview/index")
+    assert not row["removed"] and row["bucket_path"]
+    assert dump_tables(url)["user_progress"] == learner_before["user_progress"]
+
+
+def test_dry_run_writes_nothing(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    before = snapshot(ws)
+    data = sync(ws, "--dry-run")
+    assert data["dry_run"] is True
+    assert (data["created"], data["uploaded"]) == (34, 19)
+    assert len([p for p in data["plan"] if p["action"] == "upload"]) == 19
+    assert snapshot(ws) == before
+    sync(ws)
+    (ws.book / CH1 / "01-lesson-digital-vs-physical-ai.md").write_text("---\ntitle: New\n---\nnew\n")
+    (ws.book / "docs/course-overview/index.md").unlink()
+    before = snapshot(ws)
+    data = sync(ws, "--dry-run")
+    assert (data["uploaded"], data["updated"], data["deleted"]) == (1, 1, 1)
+    assert {(p["action"], p["slug"]) for p in data["plan"]} == {
+        ("upload", "what-is-physical-ai/lesson-digital-vs-physical-ai"), ("remove", "course-overview/index")}
+    assert snapshot(ws) == before
+    text = ws.run("sync", "--dry-run")
+    assert text.code == 0 and "would upload what-is-physical-ai/lesson-digital-vs-physical-ai" in text.stdout
+    assert snapshot(ws) == before
+
+
+def test_broken_book_changes_nothing(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    before = snapshot(ws)
+    (ws.book / CH1 / "01-lesson-digital-vs-physical-ai.md").write_text("---\ntitle: [unclosed\n---\n")
+    (ws.book / CH1 / "02-lesson-embodiment-hypothesis.md").write_text("changed but valid\n# T\n")
+    (ws.book / "docs/course-overview/index.md").unlink()
+    result = ws.run("sync", "--json")
+    assert result.code == 1
+    assert result.json["error"] == "content_error"
+    assert f"{CH1}/01-lesson-digital-vs-physical-ai.md:3: error: front matter is not valid YAML" in result.stderr
+    assert snapshot(ws) == before
+
+
+def test_missing_objects_are_uploaded_again(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    objects = sorted(p for p in ws.storage.rglob("*.md"))
+    objects[0].unlink()
+    objects[5].unlink()
+    data = sync(ws)
+    assert data["uploaded"] == 2 and data["unchanged"] == 34
+    check_consistent(database_url(ws), ws.storage)
+
+
+def test_orphan_objects_are_swept(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    orphan = ws.storage / f"books/{BOOK}/parts/old/chapters/gone/lessons/x.md"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_text("left over")
+    tmp = ws.storage / f"books/{BOOK}/pages/.tmp-crashed"
+    tmp.write_text("half")
+    other_book = ws.storage / "books/another-book/pages/intro.md"
+    other_book.parent.mkdir(parents=True)
+    other_book.write_text("not ours")
+    data = sync(ws)
+    assert data["uploaded"] == 0 and data["objects_deleted"] == 1
+    assert not orphan.exists() and not tmp.exists()
+    assert other_book.exists()  # another book's objects are none of this sync's business
+    other_book.unlink()
+    check_consistent(database_url(ws), ws.storage)
+
+
+def test_unmigrated_database_is_refused(tmp_path: Path, fixture_book: Path, db_url: str) -> None:
+    ws = make_workspace(tmp_path / "ws", fixture_book, db_url)
+    for command in (["sync"], ["sync", "--json"], ["status"]):
+        result = ws.run(*command)
+        assert result.code == 2, result
+        assert "bookctl db upgrade" in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert dump_store(ws.storage) == {}
+
+
+def test_embedded_default_is_created_on_first_use(workspace: Workspace) -> None:
+    assert not (workspace.root / ".bookctl").exists()
+    data = sync(workspace)
+    assert data["uploaded"] == 19
+    assert (Path(workspace.env["BOOKCTL_DATA_DIR"]) / "bookctl.db").is_file()
+    status = workspace.run("status", "--json")
+    assert status.code == 0
+    assert status.json["database"] == {"parts": 6, "chapters": 18, "lessons": 34, "written": 19, "planned": 15}
+    assert status.json["stale"]["changed"] == 0 and status.json["synced"] == 19
+
+
+def test_status_reports_stale_lessons(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+    (ws.book / CH1 / "01-lesson-digital-vs-physical-ai.md").write_text("---\ntitle: New\n---\nnew\n")
+    (ws.book / CH1 / "05-new.md").write_text("---\ntitle: Newer\n---\nnew\n")
+    (ws.book / "docs/course-overview/index.md").unlink()
+    data = ws.run("status", "--json").json
+    assert (data["stale"]["changed"], data["stale"]["new"], data["stale"]["removed"]) == (1, 1, 1)
+    assert data["synced"] == 18
+
+
+def test_sample_book_syncs_and_resyncs(tmp_path: Path, sample_book: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", sample_book)
+    first = sync(ws)
+    assert first["parts"] >= 2 and first["chapters"] >= 4 and first["planned"] >= 1 and first["uploaded"] >= 10
+    again = sync(ws)
+    assert again["uploaded"] == 0 and again["unchanged"] == again["lessons"]
+    check_consistent(database_url(ws), ws.storage)
