@@ -1,0 +1,77 @@
+"""`POST /api/personalize` and `DELETE /api/personalize/cache`.
+
+POST: the variant of a lesson for the caller's current profile, in the contract shape
+``{personalized_content, cached, generated_at}``. The lesson is named by ``lesson_slug`` (a slug or a route);
+its canonical synced body is what gets personalized. ``original_content``, which the contract's frontend sends,
+is accepted and IGNORED: client text never reaches the LLM and never decides what is cached.
+404: unknown user or lesson, a planned (unwritten) lesson, or a user who has not completed onboarding.
+429: the caller caused more than ``BOOKCTL_PERSONALIZE_MISS_LIMIT`` new generations in the last
+``BOOKCTL_PERSONALIZE_MISS_WINDOW`` seconds (cache hits are never limited; a failed generation is refunded).
+502/503: the LLM failed or timed out after retries, or its answer failed the guards twice; nothing is cached.
+
+DELETE /api/personalize/cache — semantics (variants are SHARED by every learner with the same profile, so one
+learner must not be able to wipe other learners' cache or run up the bill):
+- no row is deleted. The caller's "cleared at" time is recorded; from then on, a variant created before that time
+  is not served to the caller: their next request for that lesson regenerates it (counted against their own
+  miss limit, so at most N regenerations per window) and the fresh variant replaces the shared row in place,
+  so other learners with the profile simply get the newer text and never see a miss.
+- ``deleted_count`` is the number of variants of the caller's current profile that this invalidated for them.
+- Preference changes need no DELETE: a new profile hashes to a new key (FR-021/FR-024 by construction).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, delete, post
+from litestar.params import JSONBody
+
+from bookctl.api.errors import error_responses
+from bookctl.runtime import Runtime
+
+
+class PersonalizeCreate(msgspec.Struct):
+    lesson_slug: str
+    original_content: str | None = None  # accepted for the contract's frontend, ignored
+
+
+class Personalized(msgspec.Struct):
+    personalized_content: str
+    cached: bool
+    generated_at: str
+
+
+class CacheCleared(msgspec.Struct):
+    deleted_count: int
+
+
+def service_for(runtime: Runtime, generator: Any):
+    """One PersonalizationService per (runtime, generator): its per-key locks make the single flight."""
+    from bookctl.llm.generate import OpenAIGenerator
+    from bookctl.personalization.service import PersonalizationService
+
+    services: dict[int, Any] = runtime.__dict__.setdefault("_personalization_services", {})
+    slot = id(generator)
+    if slot not in services:
+        gen = generator if generator is not None else OpenAIGenerator.from_settings(runtime.settings)  # lazy client
+        services[slot] = (generator, PersonalizationService.from_runtime(runtime, gen))
+    return services[slot][1]
+
+
+class PersonalizeController(Controller):
+    path = "/api/personalize"
+    tags = ["Personalization"]
+
+    @post("/", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
+          summary="The lesson adapted to your profile (cached, or generated now)")
+    def personalize(self, runtime: Runtime, current_user_id: uuid.UUID, generator: Any,
+                    data: JSONBody[PersonalizeCreate]) -> Personalized:
+        variant = service_for(runtime, generator).personalize(current_user_id, data.lesson_slug)
+        return Personalized(**variant.as_contract())
+
+    @delete("/cache", status_code=200, sync_to_thread=True, responses=error_responses(401, 403, 404),
+            summary="Stop serving you the current variants (they are regenerated for you, within your limit)")
+    def clear_cache(self, runtime: Runtime, current_user_id: uuid.UUID, generator: Any) -> CacheCleared:
+        return CacheCleared(service_for(runtime, generator).clear_cache(current_user_id))

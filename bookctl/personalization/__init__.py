@@ -1,0 +1,1 @@
+"""Personalized lesson variants: shared per learner profile, guarded, cached, generated once."""

@@ -1,0 +1,124 @@
+"""Database access for personalization. Functions take a Session and flush; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from bookctl.db import models as m
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    lesson_id: uuid.UUID
+    content_hash: str
+    profile_hash: str
+    prompt_version: str
+    model: str
+
+    @property
+    def custom_id(self) -> str:
+        """The key as one string (the Batch API's `custom_id`)."""
+        return "|".join((str(self.lesson_id), self.content_hash, self.profile_hash, self.prompt_version, self.model))
+
+    @classmethod
+    def parse(cls, custom_id: str) -> "CacheKey":
+        lesson, content, profile, prompt, model = custom_id.split("|", 4)
+        return cls(uuid.UUID(lesson), content, profile, prompt, model)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
+
+
+def find_lesson(session: Session, ref: str, route_base: str = "/docs") -> m.Lesson | None:
+    """A current lesson by slug or by route (with or without the leading slash or the route base)."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    bare = ref.strip("/")
+    candidates = {ref, bare, "/" + bare}
+    if route_base and not ("/" + bare).startswith(route_base + "/"):
+        candidates.add(f"{route_base}/{bare}")
+    if route_base and ("/" + bare).startswith(route_base.rstrip("/") + "/"):
+        candidates.add(("/" + bare)[len(route_base):].strip("/"))
+    rows = list(session.scalars(
+        select(m.Lesson).where(m.Lesson.removed_at.is_(None),
+                               or_(m.Lesson.slug.in_(candidates), m.Lesson.route.in_(candidates)))
+        .order_by(m.Lesson.created_at)
+    ))
+    exact = [r for r in rows if r.slug == ref or r.route == ref]
+    return (exact or rows or [None])[0]
+
+
+def get_variant(session: Session, key: CacheKey) -> m.PersonalizedContent | None:
+    return session.scalar(select(m.PersonalizedContent).where(
+        m.PersonalizedContent.lesson_id == key.lesson_id,
+        m.PersonalizedContent.content_hash == key.content_hash,
+        m.PersonalizedContent.profile_hash == key.profile_hash,
+        m.PersonalizedContent.prompt_version == key.prompt_version,
+        m.PersonalizedContent.model == key.model,
+    ))
+
+
+def cached_keys(session: Session, lesson_ids: list[uuid.UUID], prompt_version: str, model: str) -> set[tuple]:
+    """(lesson_id, content_hash, profile_hash) of every variant present for these lessons, prompt and model."""
+    if not lesson_ids:
+        return set()
+    rows = session.execute(select(
+        m.PersonalizedContent.lesson_id, m.PersonalizedContent.content_hash, m.PersonalizedContent.profile_hash,
+    ).where(m.PersonalizedContent.lesson_id.in_(lesson_ids), m.PersonalizedContent.prompt_version == prompt_version,
+            m.PersonalizedContent.model == model))
+    return {tuple(r) for r in rows}
+
+
+def count_misses(session: Session, user_id: uuid.UUID, since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(m.PersonalizationMiss).where(
+        m.PersonalizationMiss.user_id == user_id, m.PersonalizationMiss.created_at >= since)) or 0
+
+
+def oldest_miss(session: Session, user_id: uuid.UUID, since: datetime) -> datetime | None:
+    return aware(session.scalar(select(func.min(m.PersonalizationMiss.created_at)).where(
+        m.PersonalizationMiss.user_id == user_id, m.PersonalizationMiss.created_at >= since)))
+
+
+def add_miss(session: Session, user_id: uuid.UUID, lesson_id: uuid.UUID, profile_hash: str, at: datetime) -> uuid.UUID:
+    row = m.PersonalizationMiss(user_id=user_id, lesson_id=lesson_id, profile_hash=profile_hash, created_at=at)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def remove_miss(session: Session, miss_id: uuid.UUID) -> None:
+    session.execute(delete(m.PersonalizationMiss).where(m.PersonalizationMiss.id == miss_id))
+
+
+def prune_misses(session: Session, before: datetime) -> int:
+    return session.execute(delete(m.PersonalizationMiss).where(m.PersonalizationMiss.created_at < before)).rowcount or 0
+
+
+def get_reset(session: Session, user_id: uuid.UUID) -> datetime | None:
+    row = session.get(m.PersonalizationReset, user_id)
+    return aware(row.cleared_at) if row else None
+
+
+def set_reset(session: Session, user_id: uuid.UUID, at: datetime) -> None:
+    row = session.get(m.PersonalizationReset, user_id)
+    if row is None:
+        session.add(m.PersonalizationReset(user_id=user_id, cleared_at=at))
+    else:
+        row.cleared_at = at
+    session.flush()
+
+
+def count_variants(session: Session, profile_hash: str, prompt_version: str, model: str, before: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(m.PersonalizedContent).where(
+        m.PersonalizedContent.profile_hash == profile_hash, m.PersonalizedContent.prompt_version == prompt_version,
+        m.PersonalizedContent.model == model, m.PersonalizedContent.created_at <= before)) or 0

@@ -1,0 +1,306 @@
+"""Get-or-generate personalized variants: shared per profile, single flight, guarded, never partially cached.
+
+Single flight: within a process, one lock per cache key makes 100 concurrent requests for the same uncached
+(lesson, profile) cause exactly one generation (the others wait, then read the cached row). Across processes
+the table's unique constraint decides: a loser of the insert race discards its text and serves the winner's.
+
+The cache stores only complete variants that passed every guard; a failed generation writes nothing (and the
+learner's miss is refunded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bookctl.db import models as m
+from bookctl.errors import ConflictError, NotFoundError, RateLimitedError, UpstreamError, ValidationError
+from bookctl.llm.generate import Generator
+from bookctl.personalization import repository as repo
+from bookctl.personalization.guards import GuardFailure, check_variant, sections, split_front_matter
+from bookctl.personalization.profile import Profile
+from bookctl.personalization.prompts import PROMPT_VERSION, build_messages
+from bookctl.personalization.repository import CacheKey, aware
+from bookctl.personalization.schemas import Generated, Variant
+
+if TYPE_CHECKING:
+    from bookctl.runtime import Runtime
+    from bookctl.storage import ObjectStore
+
+SECTION_CHARS = 6000  # ~1500 tokens: longer lessons are personalized section by section
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _KeyedLocks:
+    """One lock per key, created on demand and dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[object, list] = {}
+
+    @contextmanager
+    def hold(self, key: object) -> Iterator[None]:
+        with self._guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._locks.pop(key, None)
+
+
+class PersonalizationService:
+    def __init__(self, sessions: sessionmaker[Session], store: "ObjectStore", generator: Generator, *,
+                 concurrency: int = 4, miss_limit: int = 20, miss_window: float = 3600.0,
+                 route_base: str = "/docs", section_chars: int = SECTION_CHARS,
+                 prompt_version: str = PROMPT_VERSION, clock: Callable[[], datetime] = utcnow) -> None:
+        self.sessions, self.store, self.generator = sessions, store, generator
+        self.concurrency = max(1, concurrency)
+        self.miss_limit, self.miss_window = miss_limit, miss_window
+        self.route_base, self.section_chars, self.prompt_version, self.clock = route_base, section_chars, prompt_version, clock
+        self._key_locks = _KeyedLocks()
+        self._user_locks = _KeyedLocks()
+
+    @classmethod
+    def from_runtime(cls, runtime: "Runtime", generator: Generator) -> "PersonalizationService":
+        s = runtime.settings
+        return cls(runtime.sessions, runtime.store, generator, concurrency=s.personalize_concurrency,
+                   miss_limit=s.personalize_miss_limit, miss_window=s.personalize_miss_window, route_base=s.route_base)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def key_for(self, lesson: m.Lesson, profile: Profile) -> CacheKey:
+        if not lesson.content_hash:
+            raise NotFoundError(f"lesson {lesson.slug!r} is not written yet", detail={"lesson_slug": lesson.slug})
+        return CacheKey(lesson.id, lesson.content_hash, profile.hash, self.prompt_version, self.generator.model)
+
+    # ------------------------------------------------------------------ learner path (API)
+
+    def personalize(self, user_id: uuid.UUID, lesson_ref: str) -> Variant:
+        """The variant of `lesson_ref` (slug or route) for this learner's current profile."""
+        with self._session() as session:
+            profile = self._profile_of(session, user_id)
+            lesson = self._lesson(session, lesson_ref)
+            key = self.key_for(lesson, profile)
+            row = repo.get_variant(session, key)
+            reset = repo.get_reset(session, user_id)
+            if row is not None and _fresh(row, reset):
+                return _variant(row, cached=True)
+            source = (lesson.slug, lesson.bucket_path)
+        return self._generate_once(key, source, profile, user_id=user_id, reset=reset)
+
+    def clear_cache(self, user_id: uuid.UUID) -> int:
+        """DELETE /api/personalize/cache: see bookctl/api/personalize.py for the semantics. Returns the number of
+        variants (for the caller's current profile) the caller will no longer be served without regeneration."""
+        with self._session() as session:
+            user = session.get(m.User, user_id)
+            if user is None:
+                raise NotFoundError("user not found", detail={"user_id": str(user_id)})
+            now = self.clock()
+            prefs = user.preferences
+            count = 0
+            if prefs is not None:
+                count = repo.count_variants(session, Profile.from_preferences(prefs).hash, self.prompt_version,
+                                            self.generator.model, now)
+            repo.set_reset(session, user_id, now)
+            return count
+
+    def _profile_of(self, session: Session, user_id: uuid.UUID) -> Profile:
+        user = session.get(m.User, user_id)
+        if user is None:
+            raise NotFoundError("user not found", detail={"user_id": str(user_id)})
+        if not user.onboarding_completed or user.preferences is None:
+            raise NotFoundError("the user has not completed onboarding", detail={"user_id": str(user_id)})
+        return Profile.from_preferences(user.preferences)
+
+    def _lesson(self, session: Session, ref: str) -> m.Lesson:
+        if not isinstance(ref, str) or not ref.strip() or len(ref) > 500:
+            raise ValidationError("lesson_slug must be a lesson slug or route", detail={"lesson_slug": ref})
+        lesson = repo.find_lesson(session, ref, self.route_base)
+        if lesson is None:
+            raise NotFoundError(f"no lesson {ref!r}", detail={"lesson_slug": ref})
+        if lesson.status != "written" or not lesson.content_hash or not lesson.bucket_path:
+            raise NotFoundError(f"lesson {lesson.slug!r} is planned, not written yet", detail={"lesson_slug": lesson.slug})
+        return lesson
+
+    # ------------------------------------------------------------------ pre-generation path (CLI)
+
+    def ensure(self, lesson: m.Lesson, profile: Profile) -> tuple[Variant, bool]:
+        """(variant, generated?) — generates only when missing; no rate limit (editors pay for pre-generation)."""
+        key = self.key_for(lesson, profile)
+        with self._session() as session:
+            row = repo.get_variant(session, key)
+            if row is not None:
+                return _variant(row, cached=True), False
+        variant = self._generate_once(key, (lesson.slug, lesson.bucket_path), profile)
+        return variant, not variant.cached
+
+    # ------------------------------------------------------------------ the single flight
+
+    def _generate_once(self, key: CacheKey, source: tuple[str, str | None], profile: Profile, *,
+                       user_id: uuid.UUID | None = None, reset: datetime | None = None) -> Variant:
+        slug, bucket_path = source
+        with self._key_locks.hold(key):
+            with self._session() as session:
+                row = repo.get_variant(session, key)
+                if row is not None and _fresh(row, reset):
+                    return _variant(row, cached=True)
+                replace_id = row.id if row is not None else None
+            miss_id = self._charge(user_id, key) if user_id is not None else None
+            try:
+                body = self._body(key, slug, bucket_path)
+                generated = self.generate(body, profile)
+            except BaseException:
+                if miss_id is not None:
+                    self._refund(miss_id)
+                raise
+            return self._save(key, slug, profile, generated, replace_id)
+
+    def _save(self, key: CacheKey, slug: str, profile: Profile, generated: Generated, replace_id: uuid.UUID | None) -> Variant:
+        now = self.clock()
+        try:
+            with self._session() as session:
+                row = session.get(m.PersonalizedContent, replace_id) if replace_id else None
+                if row is None:
+                    row = m.PersonalizedContent(
+                        lesson_id=key.lesson_id, lesson_slug=slug, content_hash=key.content_hash,
+                        profile_hash=key.profile_hash, prompt_version=key.prompt_version, model=key.model,
+                        profile=profile.as_dict())
+                    session.add(row)
+                row.personalized_content = generated.text
+                row.tokens_in, row.tokens_out, row.created_at = generated.tokens_in, generated.tokens_out, now
+                session.flush()
+                return _variant(row, cached=False)
+        except IntegrityError:
+            # another process inserted the same key first: serve its variant, discard ours
+            with self._session() as session:
+                row = repo.get_variant(session, key)
+                if row is None:
+                    raise
+                return _variant(row, cached=True)
+
+    def _body(self, key: CacheKey, slug: str, bucket_path: str | None) -> str:
+        if not bucket_path:
+            raise NotFoundError(f"lesson {slug!r} has no synced body", detail={"lesson_slug": slug})
+        raw = self.store.get(bucket_path)
+        if hashlib.sha256(raw).hexdigest() != key.content_hash:
+            # a sync is replacing this lesson right now: never cache a variant under the wrong content hash
+            raise ConflictError(f"lesson {slug!r} changed while being personalized; retry", detail={"lesson_slug": slug})
+        return _lesson_text(raw)
+
+    # ------------------------------------------------------------------ rate limit
+
+    def _charge(self, user_id: uuid.UUID, key: CacheKey) -> uuid.UUID | None:
+        if self.miss_limit <= 0:
+            return None
+        now = self.clock()
+        since = now - timedelta(seconds=self.miss_window)
+        with self._user_locks.hold(user_id), self._session() as session:
+            used = repo.count_misses(session, user_id, since)
+            if used >= self.miss_limit:
+                oldest = repo.oldest_miss(session, user_id, since) or now
+                retry_after = max(1, int((oldest + timedelta(seconds=self.miss_window) - now).total_seconds()) + 1)
+                raise RateLimitedError(
+                    f"personalization limit reached: {self.miss_limit} new variants per {self.miss_window:g}s; "
+                    "cached variants are still served", detail={"limit": self.miss_limit, "window_seconds": self.miss_window,
+                                                                 "retry_after": retry_after})
+            return repo.add_miss(session, user_id, key.lesson_id, key.profile_hash, now)
+
+    def _refund(self, miss_id: uuid.UUID) -> None:
+        with self._session() as session:
+            repo.remove_miss(session, miss_id)
+
+    # ------------------------------------------------------------------ generation (no database)
+
+    def generate(self, body: str, profile: Profile) -> Generated:
+        """Personalize a lesson body: section by section when long (bounded concurrency), reassembled, guarded."""
+        if not body.strip():
+            return Generated(body, 0, 0, 0)
+        pieces = sections(body, self.section_chars)
+        if len(pieces) == 1:
+            return self._one(body, profile, None)
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(pieces)), thread_name_prefix="personalize") as pool:
+            futures = [pool.submit(self._one, piece, profile, (i + 1, len(pieces))) for i, piece in enumerate(pieces)]
+            results = [f.result() for f in futures]  # first failure propagates; nothing is assembled or cached
+        text = "\n\n".join(r.text.strip("\n") for r in results) + "\n"
+        try:
+            check_variant(body, text)
+        except GuardFailure as failure:
+            raise UpstreamError(f"the reassembled variant failed a guard: {failure}",
+                                detail={"rule": failure.rule}) from None
+        return Generated(text, sum(r.tokens_in for r in results), sum(r.tokens_out for r in results),
+                         sum(r.calls for r in results))
+
+    def _one(self, piece: str, profile: Profile, section: tuple[int, int] | None) -> Generated:
+        messages = build_messages(profile, piece, section=section)
+        completion = self.generator.complete(messages)
+        tokens_in, tokens_out = completion.tokens_in, completion.tokens_out
+        try:
+            _check(piece, completion)
+            return Generated(_tidy(completion.text), tokens_in, tokens_out, 1)
+        except GuardFailure as failure:
+            first = failure
+        retry = self.generator.complete(build_messages(profile, piece, section=section, correction=first.message,
+                                                       previous=completion.text))
+        tokens_in, tokens_out = tokens_in + retry.tokens_in, tokens_out + retry.tokens_out
+        try:
+            _check(piece, retry)
+        except GuardFailure as failure:
+            detail = {"rule": failure.rule, "first_rule": first.rule}
+            if section:
+                detail["section"] = f"{section[0]}/{section[1]}"
+            raise UpstreamError(f"the personalized variant failed a guard twice ({failure}); nothing was cached",
+                                detail=detail) from None
+        return Generated(_tidy(retry.text), tokens_in, tokens_out, 2)
+
+
+def _check(piece: str, completion) -> None:
+    if completion.finish_reason == "length":
+        raise GuardFailure("truncated", "the answer was cut off at the token limit")
+    check_variant(piece, completion.text)
+
+
+def _tidy(text: str) -> str:
+    return text.strip("\n") + "\n"
+
+
+def _lesson_text(raw: bytes) -> str:
+    _front, body = split_front_matter(raw.decode("utf-8"))
+    return body.lstrip("\n")
+
+
+def lesson_text(raw: bytes) -> str:
+    return _lesson_text(raw)
+
+
+def _fresh(row: m.PersonalizedContent, reset: datetime | None) -> bool:
+    return reset is None or (aware(row.created_at) or reset) >= reset
+
+
+def _variant(row: m.PersonalizedContent, *, cached: bool) -> Variant:
+    return Variant(row.personalized_content, cached, aware(row.created_at) or utcnow(), row.lesson_slug, row.profile_hash)
