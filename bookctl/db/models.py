@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid,
+    Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
@@ -181,3 +182,87 @@ class PersonalizedContent(Base):
 
 
 Index("ix_lessons_book_status", Lesson.book_id, Lesson.status)
+
+
+# ---------------------------------------------------------------- personalization (issue 5, migration 0003)
+
+class PersonalizationMiss(Base):
+    """One cache miss a learner caused (a generation started for them): the per-user rate limit counts these."""
+
+    __tablename__ = "personalization_misses"
+    __table_args__ = (Index("ix_personalization_misses_user_created", "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    lesson_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lessons.id", ondelete="SET NULL"))
+    profile_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PersonalizationReset(Base):
+    """`DELETE /api/personalize/cache`: variants created before `cleared_at` are not served to this user again
+    (they are regenerated, within the rate limit); the shared rows stay for everyone else."""
+
+    __tablename__ = "personalization_resets"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    cleared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PersonalizationBatch(Base):
+    """An OpenAI Batch API job submitted by `bookctl personalize --batch`, collected by `--collect`."""
+
+    __tablename__ = "personalization_batches"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the provider's batch id
+    model: Mapped[str] = mapped_column(String(100))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default="submitted")
+    input_file_id: Mapped[str | None] = mapped_column(String(100))
+    requests: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # variant key -> lesson/profile/sections
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    collected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------- search (issue 4)
+from bookctl.search.schema import EMBEDDING_TYPE  # noqa: E402
+
+
+class Chunk(Base):
+    """A passage of a lesson, as searched. `id` is stable: hash(lesson id, chunk hash, occurrence).
+
+    `chunk_hash` = sha256(chunker version + normalised embedded text): the embedding cache key.
+    `embedding` is pgvector `vector` (no fixed dim; HNSW indexes per dim on `embedding::vector(dim)`)
+    on PostgreSQL and float32 little-endian bytes on SQLite (exact search in numpy).
+    """
+
+    __tablename__ = "chunks"
+    __table_args__ = (UniqueConstraint("lesson_id", "position"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    chunk_hash: Mapped[str] = mapped_column(String(64), index=True)
+    heading_path: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text)
+    token_count: Mapped[int] = mapped_column(Integer)
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)
+    source_hash: Mapped[str] = mapped_column(String(64))  # the lesson content_hash it was cut from
+    model: Mapped[str] = mapped_column(String(100), index=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    embedding: Mapped[Any] = mapped_column(EMBEDDING_TYPE)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EmbeddingCache(Base):
+    """One vector per (model, chunk hash): identical text is never embedded twice, across lessons and runs."""
+
+    __tablename__ = "embedding_cache"
+
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    chunk_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
