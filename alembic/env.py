@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from bookctl.db import models  # noqa: F401  (registers every table on the metadata)
 from bookctl.db.base import Base
+from bookctl.search.schema import include_object  # hides dialect-only search objects (FTS5, HNSW, GIN)
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,6 +19,7 @@ def _configure(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs batch mode for ALTER
         compare_type=True,
+        include_object=include_object,
     )
 
 
