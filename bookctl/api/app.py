@@ -1,0 +1,113 @@
+"""The Litestar app factory: `create_app(runtime, *, embedder=None, generator=None, ...)`.
+
+Nothing is built at import time; `bookctl serve` (or a test, or a benchmark) opens a `Runtime` at the edge and
+passes it in. One controller per resource, listed in `controllers()`.
+
+Adding a controller (search, personalization, ...)
+--------------------------------------------------
+1. Write it in its own module, e.g. `bookctl/api/search.py`: a `litestar.Controller` with `path = "/api/search"`.
+2. Add it to the plain list in `controllers()` below.
+3. Handlers may name any of these app-wide dependencies as parameters:
+
+   - `runtime: Runtime`           settings, engine, `runtime.session()` (unit of work: commits on success), store
+   - `current_user_id: uuid.UUID` the authenticated learner (bearer token; `X-User-ID` must match it, or is
+                                  trusted alone when BOOKCTL_AUTH=header). 401/403 are raised for you. Naming it
+                                  is what makes an endpoint user-scoped.
+   - `content: ContentService`    the cached book tree, lesson lookup by slug or route, lesson markdown
+   - `embedder`, `generator`      whatever was passed to `create_app` (None when not configured)
+   - `signer: TokenSigner`        issues/verifies tokens (users controller only, normally)
+
+   Database work is synchronous: declare handlers `sync_to_thread=True` and use
+   `with runtime.session() as session: return service.do(session, ...)`.
+4. Raise `bookctl.errors` exceptions (NotFoundError, ValidationError, UpstreamError, ...). The app-wide
+   handler in `bookctl.api.errors` maps every one to `{"error", "message", "detail"}` with its status;
+   nothing else is needed. Document them with `responses=error_responses(400, 401, 404)`.
+5. Use msgspec Structs named `XCreate`/`XUpdate`/`X` and `data: JSONBody[XCreate]` (litestar.params).
+
+Request bodies above `settings.max_body_bytes` (64 KiB by default) are refused with 413.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from bookctl.api.auth import TokenSigner, load_secret_key, make_current_user_provider, warn_if_header_mode
+from bookctl.api.errors import EXCEPTION_HANDLERS
+from bookctl.content.service import ContentService
+from bookctl.runtime import Runtime
+
+log = logging.getLogger("bookctl.api")
+
+
+def controllers() -> list[type]:
+    """Every controller of the app (a plain list: add yours here)."""
+    from bookctl.api.content import ContentController
+    from bookctl.api.health import HealthController
+    from bookctl.api.onboarding import OnboardingController, PreferencesController
+    from bookctl.api.progress import ProgressController
+    from bookctl.api.users import UserController
+
+    found: list[type] = [HealthController, UserController, OnboardingController, PreferencesController,
+                         ContentController, ProgressController]
+    return found
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    embedder: Any = None,
+    generator: Any = None,
+    content: ContentService | None = None,
+    extra_controllers: Sequence[type] = (),
+    debug: bool = False,
+) -> Litestar:
+    """Build the API over an open Runtime. `embedder`/`generator` are injected for search/personalization."""
+    settings = runtime.settings
+    signer = TokenSigner(load_secret_key(settings), settings.token_ttl)
+    warn_if_header_mode(settings.auth)
+    content = content or ContentService(runtime)
+
+    def _const(value: Any) -> Provide:
+        def provider() -> Any:
+            return value
+        provider.__annotations__["return"] = Any
+        return Provide(provider, use_cache=True, sync_to_thread=False)
+
+    dependencies = {
+        "runtime": _const(runtime),
+        "signer": _const(signer),
+        "content": _const(content),
+        "embedder": _const(embedder),
+        "generator": _const(generator),
+        "current_user_id": Provide(make_current_user_provider(signer, settings.auth)),
+    }
+    openapi = OpenAPIConfig(
+        title="bookctl learner API", version="1.0.0", path="/schema",
+        description="Onboarding, preferences, content, progress and recommendations for the personalized textbook. "
+                    "Errors are always {error, message, detail}.",
+        components=Components(security_schemes={
+            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="bookctl-hmac",
+                                          description="The token returned by POST /api/user/create"),
+        }),
+        security=[{"BearerToken": []}],
+        render_plugins=[SwaggerRenderPlugin()],
+    )
+    cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PUT", "DELETE"],
+                      allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False)
+    return Litestar(
+        route_handlers=[*controllers(), *extra_controllers],
+        dependencies=dependencies,
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        cors_config=cors if settings.cors_origins else None,
+        request_max_body_size=settings.max_body_bytes,
+        debug=debug,
+    )

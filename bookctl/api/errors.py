@@ -1,0 +1,113 @@
+"""The one place where errors become HTTP responses: ``{"error", "message", "detail"}`` with the right status.
+
+- bookctl's own hierarchy (bookctl.errors.BookctlError): its `status_code` and `kind`.
+- Litestar's validation errors (bad JSON, wrong types, bad UUIDs, out-of-range numbers, unknown enum values):
+  400 `validation_error`, naming each field and, for enums, the allowed values.
+- Other Litestar HTTP errors (404 no route, 405, 413 body too large, ...): their status, a stable `error` kind.
+- Anything else: 500 `internal_error`, logged with its traceback, never leaking internals to the client.
+
+It is installed app-wide by `create_app`, so controllers added later get it automatically.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from bookctl.errors import BookctlError
+from bookctl.learners.schemas import ALLOWED_VALUES
+
+log = logging.getLogger("bookctl.api")
+
+
+class ErrorResponse(msgspec.Struct):
+    error: str
+    message: str
+    detail: dict[str, Any]
+
+
+_KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+          429: "rate_limited", 503: "unavailable"}
+
+
+def error_response(status: int, kind: str, message: str, detail: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response[ErrorResponse]:
+    return Response(ErrorResponse(kind, message, detail or {}), status_code=status, media_type=MediaType.JSON,
+                    headers=headers)
+
+
+def _field_of(key: str | None) -> str | None:
+    if not key:
+        return None
+    match = re.match(r"\$?\.?([A-Za-z_][A-Za-z0-9_]*)", key)
+    return match.group(1) if match else key
+
+
+def _validation(exc: ValidationException) -> Response[ErrorResponse]:
+    errors: list[dict[str, Any]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if isinstance(exc.extra, dict) else [])
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        field = _field_of(item.get("key"))
+        entry: dict[str, Any] = {"field": field, "source": item.get("source"), "message": str(item.get("message"))}
+        if field in ALLOWED_VALUES:
+            entry["allowed"] = list(ALLOWED_VALUES[field])
+        errors.append(entry)
+    if errors:
+        parts = []
+        for e in errors:
+            text = f"{e['field']}: {e['message']}" if e["field"] else e["message"]
+            if "allowed" in e:
+                text += f" (allowed: {', '.join(e['allowed'])})"
+            parts.append(text)
+        message = "invalid input: " + "; ".join(parts)
+    else:
+        message = f"invalid input: {exc.detail}"
+    return error_response(400, "validation_error", message, {"errors": errors})
+
+
+def handle_exception(request: Request, exc: Exception) -> Response[ErrorResponse]:
+    if isinstance(exc, BookctlError):
+        if exc.status_code >= 500:
+            log.error("%s %s: %s: %s", request.method, request.url.path, exc.kind, exc.message)
+        return error_response(exc.status_code, exc.kind, exc.message, exc.detail)
+    if isinstance(exc, ValidationException):
+        return _validation(exc)
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc.detail)
+        message = exc.detail or "error"
+        if status == 413:
+            message = "request body too large"
+        return error_response(status, _KINDS.get(status, "error" if status < 500 else "internal_error"), message,
+                              {}, headers=exc.headers)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "internal server error", {})
+
+
+EXCEPTION_HANDLERS = {Exception: handle_exception}
+
+_DESCRIPTIONS = {
+    400: "Invalid input (names the field and the allowed values)",
+    401: "Missing, invalid or expired bearer token",
+    403: "Not your data (or X-User-ID does not match the token)",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body too large",
+    503: "A backing service is unavailable",
+}
+
+
+def error_responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI documentation of the error responses a handler may give (all in the ErrorResponse shape)."""
+    return {code: ResponseSpec(data_container=ErrorResponse, description=_DESCRIPTIONS.get(code, "Error"))
+            for code in codes}

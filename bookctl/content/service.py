@@ -1,0 +1,287 @@
+"""The content service: the book tree, parts, chapters, lessons (by slug or by route) and lesson markdown.
+
+The whole book changes only at `bookctl sync`, so it is read once into an immutable `Snapshot` held in
+memory. Freshness: a cheap fingerprint (row count and max(updated_at) of books, parts, chapters and lessons)
+is compared at most once every `ttl` seconds (default 1 s); a different fingerprint rebuilds the snapshot.
+So a sync is visible to the API within about a second, and serving the tree costs no database work.
+
+Retired lessons (`removed_at` set) are never served.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import Session
+
+from bookctl.content import schemas as s
+from bookctl.db import models as m
+from bookctl.errors import NotFoundError
+from bookctl.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    """Everything the learner services need about one lesson, without touching the DB."""
+
+    lesson: s.Lesson
+    summary: s.LessonSummary
+    part_id: uuid.UUID | None
+    chapter_id: uuid.UUID | None
+    bucket_path: str | None
+    prerequisite_ids: tuple[uuid.UUID, ...]
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.lesson.id
+
+    @property
+    def written(self) -> bool:
+        return self.lesson.status == "written"
+
+
+@dataclass(frozen=True)
+class ChapterEntry:
+    chapter: s.Chapter
+    part_id: uuid.UUID
+    prerequisite_ids: tuple[uuid.UUID, ...]
+    lesson_ids: tuple[uuid.UUID, ...]  # in reading order
+
+
+@dataclass
+class Snapshot:
+    book: s.Book
+    fingerprint: tuple
+    lessons: dict[uuid.UUID, LessonEntry] = field(default_factory=dict)  # in reading order
+    by_slug: dict[str, LessonEntry] = field(default_factory=dict)
+    by_route: dict[str, LessonEntry] = field(default_factory=dict)
+    parts: dict[int, s.Part] = field(default_factory=dict)
+    parts_by_id: dict[uuid.UUID, s.Part] = field(default_factory=dict)
+    chapters: dict[int, s.Chapter] = field(default_factory=dict)
+    chapters_by_id: dict[uuid.UUID, ChapterEntry] = field(default_factory=dict)
+    part_summaries: list[s.PartSummary] = field(default_factory=list)
+
+    def find(self, ref: str) -> LessonEntry | None:
+        """A lesson by slug (`chapter/lesson`) or by route (`/docs/...`, trailing slash optional)."""
+        ref = ref.strip()
+        bare = ref.strip("/")
+        if not bare:
+            return self.by_route.get("/") or None
+        entry = self.by_slug.get(bare)
+        if entry is None:
+            entry = self.by_route.get("/" + bare)
+        return entry
+
+    def written(self) -> list[LessonEntry]:
+        return [e for e in self.lessons.values() if e.written]
+
+
+def _fingerprint(session: Session) -> tuple:
+    queries = [select(func.count(), func.max(t.updated_at)) for t in (m.Book, m.Part, m.Chapter, m.Lesson)]
+    return tuple(tuple(row) for row in session.execute(union_all(*queries)).all())
+
+
+class ContentService:
+    """Thread-safe. Construct one per process (the API builds it in `create_app`)."""
+
+    def __init__(self, runtime: Runtime, *, ttl: float = 1.0, body_cache_size: int = 256) -> None:
+        self.runtime = runtime
+        self.ttl = ttl
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        self._bodies: OrderedDict[tuple[str, str | None], str] = OrderedDict()
+        self._body_cache_size = body_cache_size
+
+    # ------------------------------------------------------------ snapshot
+
+    def fresh(self) -> Snapshot | None:
+        """The snapshot if it was checked within `ttl` seconds (no I/O at all), else None."""
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked_at < self.ttl:
+            return snap
+        return None
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, rebuilt when the DB fingerprint changed (blocking: DB I/O)."""
+        snap = self.fresh()
+        if snap is not None:
+            return snap
+        with self._lock:
+            snap = self.fresh()
+            if snap is not None:
+                return snap
+            with self.runtime.sessions() as session:
+                fp = _fingerprint(session)
+                if self._snapshot is None or self._snapshot.fingerprint != fp:
+                    self._snapshot = self._build(session, fp)
+            self._checked_at = time.monotonic()
+            return self._snapshot
+
+    def invalidate(self) -> None:
+        self._checked_at = 0.0
+
+    def _build(self, session: Session, fp: tuple) -> Snapshot:
+        settings = self.runtime.settings
+        query = select(m.Book)
+        if settings.book_slug:
+            query = query.where(m.Book.slug == settings.book_slug)
+        book = session.scalars(query.order_by(m.Book.updated_at.desc()).limit(1)).first()
+        if book is None:
+            raise NotFoundError("no book has been synced yet: run `bookctl sync`",
+                                detail={"book": settings.book_slug or None})
+        parts = session.scalars(select(m.Part).where(m.Part.book_id == book.id).order_by(m.Part.number)).all()
+        part_ids = [p.id for p in parts]
+        chapters = session.scalars(select(m.Chapter).where(m.Chapter.part_id.in_(part_ids))
+                                   .order_by(m.Chapter.number)).all() if part_ids else []
+        lessons = session.scalars(select(m.Lesson).where(m.Lesson.book_id == book.id, m.Lesson.removed_at.is_(None))
+                                  .order_by(m.Lesson.position, m.Lesson.number)).all()
+
+        part_number = {p.id: p.number for p in parts}
+        chapter_by_id = {c.id: c for c in chapters}
+        lesson_slug = {str(row.id): row.slug for row in lessons}
+        written_order = [row for row in lessons if row.status == "written"]
+        neighbours: dict[uuid.UUID, tuple[str | None, str | None]] = {}
+        for i, row in enumerate(written_order):
+            prev = written_order[i - 1].slug if i > 0 else None
+            nxt = written_order[i + 1].slug if i + 1 < len(written_order) else None
+            neighbours[row.id] = (prev, nxt)
+
+        snap = Snapshot(book=None, fingerprint=fp)  # type: ignore[arg-type]
+        book_pages: list[s.LessonSummary] = []
+        part_pages: dict[uuid.UUID, list[s.LessonSummary]] = {p.id: [] for p in parts}
+        chapter_lessons: dict[uuid.UUID, list[s.LessonSummary]] = {c.id: [] for c in chapters}
+        chapter_lesson_ids: dict[uuid.UUID, list[uuid.UUID]] = {c.id: [] for c in chapters}
+        for row in lessons:
+            summary = s.LessonSummary(
+                id=row.id, slug=row.slug, route=row.route, title=row.title, type=row.type, status=row.status,
+                layer=row.layer, number=row.number, position=row.position, estimated_minutes=row.estimated_minutes,
+                tags=list(row.tags or []),
+            )
+            chapter = chapter_by_id.get(row.chapter_id) if row.chapter_id else None
+            prev, nxt = neighbours.get(row.id, (None, None))
+            prereq_ids = tuple(uuid.UUID(x) for x in (row.prerequisites or []) if x in lesson_slug)
+            lesson = s.Lesson(
+                id=row.id, slug=row.slug, route=row.route, title=row.title, type=row.type, status=row.status,
+                layer=row.layer, number=row.number, position=row.position, estimated_minutes=row.estimated_minutes,
+                tags=list(row.tags or []), description=row.description,
+                part_number=part_number.get(row.part_id) if row.part_id else None,
+                chapter_number=chapter.number if chapter else None,
+                prerequisites=[lesson_slug[str(x)] for x in prereq_ids], content_hash=row.content_hash,
+                has_content=row.status == "written" and bool(row.bucket_path), previous=prev, next=nxt,
+            )
+            entry = LessonEntry(lesson, summary, row.part_id, row.chapter_id if chapter else None, row.bucket_path,
+                                prereq_ids)
+            snap.lessons[row.id] = entry
+            snap.by_slug[row.slug] = entry
+            if row.route:
+                snap.by_route[row.route.rstrip("/") or "/"] = entry
+            if chapter is not None:
+                chapter_lessons[chapter.id].append(summary)
+                chapter_lesson_ids[chapter.id].append(row.id)
+            elif row.part_id in part_pages:
+                part_pages[row.part_id].append(summary)
+            else:
+                book_pages.append(summary)
+
+        chapter_number = {c.id: c.number for c in chapters}
+        part_chapters: dict[uuid.UUID, list[s.Chapter]] = {p.id: [] for p in parts}
+        for c in chapters:
+            prereq_ids = tuple(uuid.UUID(x) for x in (c.prerequisites or []) if _is_uuid(x)
+                               and uuid.UUID(x) in chapter_number)
+            node = s.Chapter(
+                id=c.id, number=c.number, local_number=c.local_number, part_number=part_number[c.part_id],
+                title=c.title, description=c.description, folder_name=c.folder_name,
+                prerequisites=sorted(chapter_number[x] for x in prereq_ids), lessons=chapter_lessons[c.id],
+            )
+            part_chapters[c.part_id].append(node)
+            snap.chapters[c.number] = node
+            snap.chapters_by_id[c.id] = ChapterEntry(node, c.part_id, prereq_ids, tuple(chapter_lesson_ids[c.id]))
+
+        part_nodes = []
+        for p in parts:
+            node = s.Part(
+                id=p.id, number=p.number, title=p.title, description=p.description, layer=p.layer, tier=p.tier,
+                week_start=p.week_start, week_end=p.week_end, pages=part_pages[p.id], chapters=part_chapters[p.id],
+            )
+            part_nodes.append(node)
+            snap.parts[p.number] = node
+            snap.parts_by_id[p.id] = node
+            in_part = [x for x in snap.lessons.values() if x.part_id == p.id]
+            snap.part_summaries.append(s.PartSummary(
+                number=p.number, title=p.title, description=p.description, layer=p.layer, tier=p.tier,
+                week_start=p.week_start, week_end=p.week_end, chapters=len(part_chapters[p.id]),
+                lessons=len(in_part), written=sum(1 for x in in_part if x.written),
+            ))
+        written = sum(1 for x in snap.lessons.values() if x.written)
+        snap.book = s.Book(
+            slug=book.slug, title=book.title, description=book.description, version=book.version,
+            counts=s.BookCounts(parts=len(parts), chapters=len(chapters), lessons=len(snap.lessons),
+                                written=written, planned=len(snap.lessons) - written),
+            pages=book_pages, parts=part_nodes,
+        )
+        return snap
+
+    # ------------------------------------------------------------ lookups
+
+    def book(self) -> s.Book:
+        return self.snapshot().book
+
+    def parts(self) -> list[s.PartSummary]:
+        return self.snapshot().part_summaries
+
+    def part(self, number: int) -> s.Part:
+        part = self.snapshot().parts.get(number)
+        if part is None:
+            raise NotFoundError(f"no part {number} in this book", detail={"part": number})
+        return part
+
+    def chapter(self, number: int) -> s.Chapter:
+        chapter = self.snapshot().chapters.get(number)
+        if chapter is None:
+            raise NotFoundError(f"no chapter {number} in this book", detail={"chapter": number})
+        return chapter
+
+    def entry(self, ref: str) -> LessonEntry:
+        """A lesson by slug or route; NotFoundError naming what was asked for."""
+        entry = self.snapshot().find(ref)
+        if entry is None:
+            raise NotFoundError(f"no lesson with slug or route {ref.strip()[:200]!r}",
+                                detail={"lesson": ref.strip()[:200]})
+        return entry
+
+    def lesson(self, ref: str) -> s.Lesson:
+        return self.entry(ref).lesson
+
+    def lesson_content(self, ref: str) -> s.LessonContent:
+        """The lesson's markdown from the object store. A planned lesson is a 404 with its own message."""
+        entry = self.entry(ref)
+        lesson = entry.lesson
+        if not entry.written or not entry.bucket_path:
+            raise NotFoundError(
+                f"lesson {lesson.slug!r} is planned and has no content yet",
+                detail={"lesson": lesson.slug, "status": lesson.status, "reason": "planned"},
+            )
+        key = (entry.bucket_path, lesson.content_hash)
+        text = self._bodies.get(key)
+        if text is None:
+            text = self.runtime.store.get(entry.bucket_path).decode("utf-8", errors="replace")
+            with self._lock:
+                self._bodies[key] = text
+                while len(self._bodies) > self._body_cache_size:
+                    self._bodies.popitem(last=False)
+        return s.LessonContent(slug=lesson.slug, route=lesson.route, title=lesson.title,
+                               content_hash=lesson.content_hash, format="markdown", content=text)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False

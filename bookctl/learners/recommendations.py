@@ -1,0 +1,168 @@
+"""What to study next: `recommend(session, user_id, snapshot, limit)`.
+
+The algorithm (also in the README, "Recommendations")
+----------------------------------------------------
+Candidates are the book's **written** lessons (any type: chapter intros, lessons, labs, summaries) that the
+learner has **not completed**, in reading order (`position`). Planned and retired lessons are never recommended.
+
+1. **Prerequisites gate (hard).** A candidate is dropped while any of these is incomplete:
+   - a lesson listed in its `prerequisites` (front matter) that is written and not completed;
+   - a chapter listed in its chapter's `**Prerequisites:**` line, i.e. one of that chapter's written lessons is
+     not completed. (A prerequisite that has no written lesson yet cannot be done and does not block.)
+2. **Layer progression (hard for beginners).** A lesson's layer rank is the lowest number of its `layer`
+   (`L2-L3` -> 2; none -> 0, always allowed). Learners whose `programming_experience` is `none` or `beginner`
+   (and learners who have not onboarded yet) are not sent to a layer above the lowest layer that still has an
+   uncompleted written lesson. Other learners may go ahead; layer still orders the rest (step 5).
+3. **In progress first** (`reason_code: in_progress`): started, uncompleted lessons, most recently active
+   first. They are listed even when rule 2 would hold them back (the learner already chose them), but never
+   when rule 1 blocks them.
+4. **Continue a started chapter** (`continue_chapter`): for each chapter in which the learner has started or
+   completed a lesson, its first eligible not-started lesson in reading order (chapters in reading order).
+5. **Everything else eligible**, ordered by: layer rank, then goal match, then reading order.
+   - **Goal boost** (`goal_match`): a lesson whose tags (plus its type, e.g. `lab`) match one of the learner's
+     `learning_goals` (the goal's own name such as `building_projects`, or its synonyms in `GOAL_TAGS`) comes
+     before unmatched lessons of the same layer.
+   - Otherwise `next_in_order`, or `layer_progression` for the first lesson of a higher layer than the
+     learner has reached so far.
+Each item carries a human-readable `reason` and a machine-readable `reason_code`; no lesson appears twice.
+`limit` (1..50) caps the list. A learner who has completed every written lesson gets an empty list.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from bookctl.content.service import LessonEntry, Snapshot
+from bookctl.learners.preferences import preferences_row
+from bookctl.learners.progress import progress_map
+from bookctl.learners.schemas import Recommendation, Recommendations
+from bookctl.learners.users import get_user_row
+
+BEGINNER_LEVELS = ("none", "beginner")
+
+#: Tags that count as matching each learning goal (besides the goal's own name).
+GOAL_TAGS: dict[str, frozenset[str]] = {
+    "career_change": frozenset({"career_change", "career", "industry", "fundamentals", "jobs"}),
+    "research": frozenset({"research", "theory", "math", "papers", "advanced"}),
+    "hobby": frozenset({"hobby", "diy", "fun", "hands_on"}),
+    "teaching": frozenset({"teaching", "education", "concepts", "review", "classroom"}),
+    "building_projects": frozenset({"building_projects", "project", "projects", "lab", "hands_on", "build"}),
+}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def layer_rank(layer: str | None) -> int:
+    """`L2-L3` -> 2, `L1` -> 1, None/unknown -> 0."""
+    numbers = [int(n) for n in re.findall(r"\d+", layer or "")]
+    return min(numbers) if numbers else 0
+
+
+def _norm(tag: str) -> str:
+    return re.sub(r"[\s\-]+", "_", tag.strip().lower())
+
+
+def matched_goals(entry: LessonEntry, goals: list[str]) -> list[str]:
+    tags = {_norm(t) for t in entry.lesson.tags} | {_norm(entry.lesson.type)}
+    return [g for g in goals if tags & GOAL_TAGS.get(g, frozenset({g}))]
+
+
+def recommend(session: Session, user_id: uuid.UUID, snap: Snapshot, limit: int = 5) -> Recommendations:
+    get_user_row(session, user_id)
+    progress = progress_map(session, user_id)
+    prefs = preferences_row(session, user_id)
+    goals = list(prefs.learning_goals or []) if prefs is not None else []
+    beginner = prefs is None or prefs.programming_experience in BEGINNER_LEVELS
+    items = plan(snap, progress, goals=goals, beginner=beginner, limit=limit)
+    return Recommendations(user_id=user_id, items=items)
+
+
+def plan(snap: Snapshot, progress: dict[uuid.UUID, tuple[str, int, datetime | None]], *, goals: list[str],
+         beginner: bool, limit: int) -> list[Recommendation]:
+    """The pure algorithm (no I/O): see the module docstring."""
+    status = {lid: p[0] for lid, p in progress.items()}
+    done = {lid for lid, st in status.items() if st == "completed"}
+    written = snap.written()
+    written_ids = {e.id for e in written}
+
+    def chapter_complete(chapter_id: uuid.UUID) -> bool:
+        entry = snap.chapters_by_id.get(chapter_id)
+        return entry is None or all(lid in done for lid in entry.lesson_ids if lid in written_ids)
+
+    def blocked(e: LessonEntry) -> bool:
+        if any(p in written_ids and p not in done for p in e.prerequisite_ids):
+            return True
+        if e.chapter_id is not None:
+            chapter = snap.chapters_by_id.get(e.chapter_id)
+            if chapter is not None and not all(chapter_complete(c) for c in chapter.prerequisite_ids):
+                return True
+        return False
+
+    open_lessons = [e for e in written if e.id not in done]
+    open_ranks = [layer_rank(e.lesson.layer) for e in open_lessons if layer_rank(e.lesson.layer) > 0]
+    lowest_open = min(open_ranks) if open_ranks else 0
+    reached = max((layer_rank(snap.lessons[lid].lesson.layer) for lid in status
+                   if lid in snap.lessons and status[lid] != "not_started"), default=lowest_open)
+    reached = max(reached, lowest_open)
+
+    def layer_ok(e: LessonEntry) -> bool:
+        rank = layer_rank(e.lesson.layer)
+        return not beginner or rank == 0 or rank <= lowest_open
+
+    eligible = [e for e in open_lessons if not blocked(e)]
+    out: list[Recommendation] = []
+    seen: set[uuid.UUID] = set()
+
+    def add(e: LessonEntry, code: str, reason: str) -> None:
+        if e.id in seen or len(out) >= limit:
+            return
+        seen.add(e.id)
+        lesson = e.lesson
+        out.append(Recommendation(
+            lesson_id=lesson.id, slug=lesson.slug, route=lesson.route, title=lesson.title, type=lesson.type,
+            layer=lesson.layer, part_number=lesson.part_number, chapter_number=lesson.chapter_number,
+            reason_code=code, reason=reason,  # type: ignore[arg-type]
+        ))
+
+    # 3. in progress, most recently active first
+    in_progress = [e for e in eligible if status.get(e.id) == "in_progress"]
+    in_progress.sort(key=lambda e: progress[e.id][2] or _EPOCH, reverse=True)
+    for e in in_progress:
+        minutes = progress[e.id][1] // 60
+        spent = f" ({minutes} min so far)" if minutes else ""
+        add(e, "in_progress", f"You started “{e.lesson.title}”; pick up where you left off{spent}.")
+
+    candidates = [e for e in eligible if e.id not in seen and layer_ok(e)]
+
+    # 4. the next lesson of each chapter the learner has started
+    touched_chapters = [cid for cid in snap.chapters_by_id
+                        if any(lid in status for lid in snap.chapters_by_id[cid].lesson_ids)]
+    for cid in touched_chapters:
+        chapter = snap.chapters_by_id[cid].chapter
+        for e in candidates:
+            if e.chapter_id == cid and e.id not in status:
+                add(e, "continue_chapter",
+                    f"Next in Chapter {chapter.number}: {chapter.title}, which you have already started.")
+                break
+
+    # 5. the rest: layer, goal match, reading order
+    def key(e: LessonEntry) -> tuple:
+        return (layer_rank(e.lesson.layer), 0 if matched_goals(e, goals) else 1, e.lesson.position)
+
+    for e in sorted((e for e in candidates if e.id not in seen), key=key):
+        matches = matched_goals(e, goals)
+        rank = layer_rank(e.lesson.layer)
+        if matches:
+            add(e, "goal_match", f"Matches your goal{'s' if len(matches) > 1 else ''} "
+                                 f"{', '.join(g.replace('_', ' ') for g in matches)}.")
+        elif rank > reached and rank > 0:
+            add(e, "layer_progression", f"You are ready for layer {e.lesson.layer}: this is where it begins.")
+        else:
+            add(e, "next_in_order", "Next in the book's reading order.")
+        if len(out) >= limit:
+            break
+    return out
