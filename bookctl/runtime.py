@@ -23,11 +23,13 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> "Runtime":
+        from bookctl.db.engine import connect_errors_as_config
         from bookctl.db.migrate import ensure_schema
 
         engine = make_engine(settings.database_url)
         if check_schema:
-            ensure_schema(engine, settings.database_url, auto=settings.is_embedded_db)
+            with connect_errors_as_config(settings.database_url):
+                ensure_schema(engine, settings.database_url, auto=settings.is_embedded_db)
         return cls(settings, engine, make_session_factory(engine), open_store(settings.storage_url))
 
     @contextmanager

@@ -11,6 +11,12 @@ from bookctl.cli.common import JsonOpt, console, emit, settings
 app = typer.Typer(help="Database migrations (Alembic) for BOOKCTL_DATABASE_URL.", no_args_is_help=True)
 
 
+def connect_errors_as_config(url: str):
+    from bookctl.db.engine import connect_errors_as_config as guard  # lazy: keeps `bookctl --help` light
+
+    return guard(url)
+
+
 def _engine():
     from bookctl.db.engine import make_engine
 
@@ -25,7 +31,8 @@ def upgrade(revision: Annotated[str, typer.Argument()] = "head", as_json: JsonOp
 
     s, engine = _engine()
     try:
-        current = run_upgrade(engine, s.database_url, revision)
+        with connect_errors_as_config(s.database_url):
+            current = run_upgrade(engine, s.database_url, revision)
     finally:
         engine.dispose()
     emit({"revision": current}, as_json, lambda d: console().print(f"database at revision {d['revision']}"))
@@ -38,7 +45,8 @@ def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g
 
     s, engine = _engine()
     try:
-        current = run_downgrade(engine, s.database_url, revision)
+        with connect_errors_as_config(s.database_url):
+            current = run_downgrade(engine, s.database_url, revision)
     finally:
         engine.dispose()
     emit({"revision": current}, as_json, lambda d: console().print(f"database at revision {d['revision'] or 'base'}"))
@@ -51,7 +59,8 @@ def current(as_json: JsonOpt = False) -> None:
 
     s, engine = _engine()
     try:
-        data = {"revision": current_revision(engine), "head": head_revision(s.database_url)}
+        with connect_errors_as_config(s.database_url):
+            data = {"revision": current_revision(engine), "head": head_revision(s.database_url)}
     finally:
         engine.dispose()
     data["up_to_date"] = data["revision"] == data["head"]

@@ -22,6 +22,21 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+@contextmanager
+def connect_errors_as_config(url: str) -> Iterator[None]:
+    """A database that cannot be reached is a setting to fix: one clean line naming it (password hidden)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from bookctl.config import redact_url
+    from bookctl.errors import ConfigError
+
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        reason = (str(exc.orig) if exc.orig is not None else str(exc)).strip().splitlines() or ["unknown error"]
+        raise ConfigError(f"cannot use the database BOOKCTL_DATABASE_URL={redact_url(url)}: {reason[0]}") from None
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers (the API) never block the writer (sync)
