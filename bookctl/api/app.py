@@ -17,6 +17,8 @@ Adding a controller (search, personalization, ...)
    - `embedder`, `generator`      whatever was passed to `create_app` (None when not configured)
    - `signer: TokenSigner`        issues/verifies tokens (users controller only, normally)
 
+   Mark them with the aliases in `bookctl.api.deps` (Litestar 2.23+ deprecates inferred dependencies):
+   `runtime: RuntimeDep, current_user_id: CurrentUserId, content: Content, generator: Injected`.
    Database work is synchronous: declare handlers `sync_to_thread=True` and use
    `with runtime.session() as session: return service.do(session, ...)`.
 4. Raise `bookctl.errors` exceptions (NotFoundError, ValidationError, UpstreamError, ...). The app-wide

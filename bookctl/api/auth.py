@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Annotated
 
 from litestar import Request
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from bookctl.config import Settings
 from bookctl.errors import AuthenticationError, ConfigError, PermissionDeniedError, ValidationError
@@ -127,8 +127,9 @@ def make_current_user_provider(signer: TokenSigner, mode: str):
 
     async def current_user_id(
         request: Request,
-        x_user_id: Annotated[str | None, Parameter(header="X-User-ID", required=False,
-                                                   description="Optional; must match the bearer token's user")] = None,
+        x_user_id: Annotated[str | None, HeaderParameter(name="X-User-ID", required=False,
+                                                         description="Optional; must match the bearer token's user")]
+        = None,
     ) -> uuid.UUID:
         header_user = _parse_user_header(x_user_id) if x_user_id else None
         authorization = request.headers.get("authorization")

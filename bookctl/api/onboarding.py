@@ -8,6 +8,7 @@ from litestar import Controller, get, post, put
 from litestar.params import JSONBody
 
 from bookctl.api.auth import require_same_user
+from bookctl.api.deps import Content, CurrentUserId, RuntimeDep, Signer
 from bookctl.api.errors import error_responses
 from bookctl.learners import preferences
 from bookctl.learners.schemas import OnboardingCreate, Preferences, PreferencesUpdate
@@ -20,7 +21,7 @@ class OnboardingController(Controller):
 
     @post("/", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 403, 404, 413),
           summary="Submit the onboarding questionnaire")
-    def submit(self, runtime: Runtime, current_user_id: uuid.UUID, data: JSONBody[OnboardingCreate]) -> Preferences:
+    def submit(self, runtime: RuntimeDep, current_user_id: CurrentUserId, data: JSONBody[OnboardingCreate]) -> Preferences:
         if data.user_id is not None:
             require_same_user(current_user_id, data.user_id)
         with runtime.session() as session:
@@ -32,12 +33,12 @@ class PreferencesController(Controller):
     tags = ["Preferences"]
 
     @get("/", sync_to_thread=True, responses=error_responses(400, 401, 403, 404), summary="Get your preferences")
-    def read(self, runtime: Runtime, current_user_id: uuid.UUID) -> Preferences:
+    def read(self, runtime: RuntimeDep, current_user_id: CurrentUserId) -> Preferences:
         with runtime.session() as session:
             return preferences.get_preferences(session, current_user_id)
 
     @put("/", sync_to_thread=True, responses=error_responses(400, 401, 403, 404, 413),
          summary="Update your preferences (any subset of the six fields)")
-    def update(self, runtime: Runtime, current_user_id: uuid.UUID, data: JSONBody[PreferencesUpdate]) -> Preferences:
+    def update(self, runtime: RuntimeDep, current_user_id: CurrentUserId, data: JSONBody[PreferencesUpdate]) -> Preferences:
         with runtime.session() as session:
             return preferences.update_preferences(session, current_user_id, data)

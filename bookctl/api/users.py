@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from bookctl.api.auth import TokenSigner, require_same_user
+from bookctl.api.deps import Content, CurrentUserId, RuntimeDep, Signer
 from bookctl.api.errors import error_responses
 from bookctl.learners import users
 from bookctl.learners.schemas import User, UserCreate, UserCreated
@@ -20,7 +21,7 @@ class UserController(Controller):
 
     @post("/create", status_code=201, sync_to_thread=True, security=[],
           responses=error_responses(400, 409, 413), summary="Create a new anonymous user (returns a bearer token)")
-    def create(self, runtime: Runtime, signer: TokenSigner,
+    def create(self, runtime: RuntimeDep, signer: Signer,
                data: JSONBody[UserCreate | None] = None) -> UserCreated:
         """Send `{"user_id": "<uuid>"}` (the contract's client-generated id), or `{}` / no body for a new id."""
         with runtime.session() as session:
@@ -32,7 +33,7 @@ class UserController(Controller):
 
     @get("/{user_id:uuid}", sync_to_thread=True, responses=error_responses(400, 401, 403, 404),
          summary="Get your own user")
-    def read(self, runtime: Runtime, current_user_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    def read(self, runtime: RuntimeDep, current_user_id: CurrentUserId, user_id: FromPath[uuid.UUID]) -> User:
         require_same_user(current_user_id, user_id)
         with runtime.session() as session:
             return users.get_user(session, user_id)

@@ -17,7 +17,8 @@ learner has **not completed**, in reading order (`position`). Planned and retire
    first. They are listed even when rule 2 would hold them back (the learner already chose them), but never
    when rule 1 blocks them.
 4. **Continue a started chapter** (`continue_chapter`): for each chapter in which the learner has started or
-   completed a lesson, its first eligible not-started lesson in reading order (chapters in reading order).
+   completed a lesson, its next eligible not-started lesson after the furthest one touched (else the first
+   eligible not-started one left in the chapter); chapters in reading order.
 5. **Everything else eligible**, ordered by: layer rank, then goal match, then reading order.
    - **Goal boost** (`goal_match`): a lesson whose tags (plus its type, e.g. `lab`) match one of the learner's
      `learning_goals` (the goal's own name such as `building_projects`, or its synonyms in `GOAL_TAGS`) comes
@@ -143,11 +144,12 @@ def plan(snap: Snapshot, progress: dict[uuid.UUID, tuple[str, int, datetime | No
                         if any(lid in status for lid in snap.chapters_by_id[cid].lesson_ids)]
     for cid in touched_chapters:
         chapter = snap.chapters_by_id[cid].chapter
-        for e in candidates:
-            if e.chapter_id == cid and e.id not in status:
-                add(e, "continue_chapter",
-                    f"Next in Chapter {chapter.number}: {chapter.title}, which you have already started.")
-                break
+        last = max(snap.lessons[lid].lesson.position for lid in snap.chapters_by_id[cid].lesson_ids if lid in status)
+        fresh = [e for e in candidates if e.chapter_id == cid and e.id not in status]
+        after = [e for e in fresh if e.lesson.position > last]
+        for e in (after or fresh)[:1]:
+            add(e, "continue_chapter",
+                f"Next in Chapter {chapter.number}: {chapter.title}, which you have already started.")
 
     # 5. the rest: layer, goal match, reading order
     def key(e: LessonEntry) -> tuple:
