@@ -21,6 +21,8 @@ def _register() -> None:
     book.register(app)
     app.add_typer(db.app, name="db")
     serve.register(app)
+    __import__("bookctl.cli.search", fromlist=["register"]).register(app)
+    __import__("bookctl.cli.personalize", fromlist=["register"]).register(app)
 
 
 _register()

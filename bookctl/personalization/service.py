@@ -247,18 +247,15 @@ class PersonalizationService:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(pieces)), thread_name_prefix="personalize") as pool:
             futures = [pool.submit(self._one, piece, profile, (i + 1, len(pieces))) for i, piece in enumerate(pieces)]
             results = [f.result() for f in futures]  # first failure propagates; nothing is assembled or cached
-        text = "\n\n".join(r.text.strip("\n") for r in results) + "\n"
-        try:
-            check_variant(body, text)
-        except GuardFailure as failure:
-            raise UpstreamError(f"the reassembled variant failed a guard: {failure}",
-                                detail={"rule": failure.rule}) from None
-        return Generated(text, sum(r.tokens_in for r in results), sum(r.tokens_out for r in results),
-                         sum(r.calls for r in results))
+        return self.assemble(body, results)
 
-    def _one(self, piece: str, profile: Profile, section: tuple[int, int] | None) -> Generated:
-        messages = build_messages(profile, piece, section=section)
-        completion = self.generator.complete(messages)
+    def pieces(self, body: str) -> list[str]:
+        return sections(body, self.section_chars)
+
+    def _one(self, piece: str, profile: Profile, section: tuple[int, int] | None, completion=None) -> Generated:
+        """One piece: generate (unless `completion` is given, e.g. from a batch), guard, retry once with a correction."""
+        if completion is None:
+            completion = self.generator.complete(build_messages(profile, piece, section=section))
         tokens_in, tokens_out = completion.tokens_in, completion.tokens_out
         try:
             _check(piece, completion)
@@ -278,6 +275,35 @@ class PersonalizationService:
                                 detail=detail) from None
         return Generated(_tidy(retry.text), tokens_in, tokens_out, 2)
 
+    def assemble(self, body: str, results: list[Generated]) -> Generated:
+        """Join personalized sections (in order) and check the whole; raises UpstreamError on a guard failure."""
+        if len(results) == 1:
+            return results[0]
+        text = "\n\n".join(r.text.strip("\n") for r in results) + "\n"
+        try:
+            check_variant(body, text)
+        except GuardFailure as failure:
+            raise UpstreamError(f"the reassembled variant failed a guard: {failure}",
+                                detail={"rule": failure.rule}) from None
+        return Generated(text, sum(r.tokens_in for r in results), sum(r.tokens_out for r in results),
+                         sum(r.calls for r in results))
+
+    def save(self, key: CacheKey, slug: str, profile: Profile, generated: Generated) -> Variant:
+        """Insert a complete, guarded variant (idempotent: an existing row for the key wins)."""
+        with self._key_locks.hold(key):
+            with self._session() as session:
+                row = repo.get_variant(session, key)
+                if row is not None:
+                    return _variant(row, cached=True)
+            return self._save(key, slug, profile, generated, None)
+
+    def body_of(self, lesson: m.Lesson) -> str:
+        """The lesson's canonical synced text (front matter removed), verified against its content hash."""
+        return self._body(self.key_for(lesson, _ANY_PROFILE), lesson.slug, lesson.bucket_path)
+
+
+_ANY_PROFILE = Profile("undergraduate", "intermediate", False, "basic", "en")
+
 
 def _check(piece: str, completion) -> None:
     if completion.finish_reason == "length":
@@ -290,7 +316,9 @@ def _tidy(text: str) -> str:
 
 
 def _lesson_text(raw: bytes) -> str:
-    _front, body = split_front_matter(raw.decode("utf-8"))
+    """The Markdown after the front matter, with LF line endings (models answer in LF; the code guard compares
+    verbatim, so CRLF sources are normalized before the LLM sees them)."""
+    _front, body = split_front_matter(raw.decode("utf-8").replace("\r\n", "\n"))
     return body.lstrip("\n")
 
 
