@@ -1,0 +1,106 @@
+"""`bookctl embed` and `bookctl search`: thin wrappers over bookctl.pipeline.embed and bookctl.search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from bookctl.cli.common import BookOpt, JsonOpt, console, emit, progress_bar, settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(embed)
+    app.command()(search)
+
+
+def book_slug(s) -> str:
+    """The slug sync uses for this book folder (read leniently: embed/search never validate the book)."""
+    from bookctl.curriculum import load_book
+    from bookctl.curriculum.routes import slugify
+
+    if s.book_slug:
+        return s.book_slug
+    book, _problems = load_book(s.book_dir, s.route_base, None)
+    return book.slug if book.title else slugify(s.book_dir.resolve().name)
+
+
+def embed(
+    book: BookOpt = None,
+    as_json: JsonOpt = False,
+    full: Annotated[bool, typer.Option("--full", help="Re-chunk and re-embed every lesson, ignoring the cache.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (chunks, embeddings, requests); write nothing.")] = False,
+) -> None:
+    """Chunk and embed changed lessons only; delete stale chunks."""
+    from bookctl.llm.embedders import make_embedder
+    from bookctl.pipeline.embed import embed_book
+    from bookctl.runtime import Runtime
+
+    s = settings(book)
+    embedder = make_embedder(s)
+    slug = book_slug(s)
+    runtime = Runtime.open(s)
+    try:
+        with progress_bar("embedding", enabled=not as_json) as on_progress:
+            result = embed_book(runtime, slug, embedder, full=full, dry_run=dry_run, chunk_tokens=s.chunk_tokens,
+                                on_progress=on_progress)
+    finally:
+        runtime.close()
+    emit(result.as_dict(), as_json, _render_embed)
+
+
+def _render_embed(data: dict[str, Any]) -> None:
+    out = console()
+    if data["dry_run"]:
+        for item in data["plan"]:
+            out.print(f"would chunk {item['slug']}: {item['chunks']} chunks, {item['embed']} to embed", soft_wrap=True)
+    verb = "would embed" if data["dry_run"] else "embedded"
+    out.print(f"{verb} [bold]{data['book']}[/] with {data['model']}: {data['lessons']} lessons ({data['changed']} changed), "
+              f"{data['chunks']} chunks; embedded {data['embedded']}, skipped {data['skipped']}, deleted {data['deleted']}; "
+              f"{data['requests']} request(s)")
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    book: BookOpt = None,
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many lessons to return (1-50).")] = 10,
+    part: Annotated[int | None, typer.Option("--part", help="Only this part number.")] = None,
+    chapter: Annotated[int | None, typer.Option("--chapter", help="Only this chapter number.")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="Only this layer (L1, L2...).")] = None,
+    lesson_type: Annotated[str | None, typer.Option("--type", help="Only lesson|lab|summary|index.")] = None,
+) -> None:
+    """Search the book: the same hybrid search POST /api/search serves."""
+    from sqlalchemy import select
+
+    from bookctl.db import models as m
+    from bookctl.llm.embedders import make_embedder
+    from bookctl.runtime import Runtime
+    from bookctl.search.query import search as run_search, validate
+
+    s = settings(book)
+    request = validate(query, limit, {"part": part, "chapter": chapter, "layer": layer, "type": lesson_type})
+    embedder = make_embedder(s)
+    slug = book_slug(s)
+    runtime = Runtime.open(s)
+    try:
+        with runtime.session() as session:
+            book_id = session.scalar(select(m.Book.id).where(m.Book.slug == slug))
+            response = run_search(session, request, embedder, book_id=book_id)
+    finally:
+        runtime.close()
+    emit(response.as_dict(), as_json, _render_search)
+
+
+def _render_search(data: dict[str, Any]) -> None:
+    out = console()
+    if data["note"]:
+        out.print(f"[yellow]note:[/] {data['note']}", soft_wrap=True)
+    if not data["results"]:
+        out.print("no results")
+    for i, hit in enumerate(data["results"], start=1):
+        out.print(f"[bold]{i}. {hit['title']}[/]  [dim]{hit['slug']}  {hit['route'] or ''}  score {hit['score']:.4f}[/]",
+                  soft_wrap=True)
+        out.print(f"   [cyan]{hit['heading_path']}[/]", soft_wrap=True)
+        passage = " ".join(hit["passage"].split())
+        out.print(f"   {passage[:240]}{'…' if len(passage) > 240 else ''}", soft_wrap=True)

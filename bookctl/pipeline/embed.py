@@ -1,0 +1,243 @@
+"""`bookctl embed`: chunk written lessons (from the object store: the canonical synced body) and embed
+only new or changed chunks.
+
+- A lesson is up to date when all its chunks were cut from its current `content_hash` with the current
+  chunker, embedded by the current model. Others are re-chunked; only chunk texts missing from the
+  embedding cache (model, chunk hash) are sent to the embedder; identical text is embedded once.
+- Chunks of removed, retired or un-written lessons are deleted; lessons deleted by sync cascade.
+- Crash safety: work is committed per group of lessons (cache rows + the lessons' chunk sets replaced in
+  one transaction). A run killed half-way leaves whole groups done and the rest untouched; the re-run
+  skips what is done (and reuses any cached vectors), so there are no duplicates and no orphans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bookctl.db import models as m
+from bookctl.llm.embedders import Embedder, plan_batches
+from bookctl.pipeline.chunk import CHUNKER_VERSION, Chunk, Chunker
+from bookctl.search.index import ensure_vector_index, from_blob, to_blob, to_db
+
+if TYPE_CHECKING:
+    from bookctl.runtime import Runtime
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class EmbedResult:
+    book: str
+    model: str
+    lessons: int = 0  # written lessons considered
+    changed: int = 0  # lessons re-chunked this run
+    chunks: int = 0  # chunks in the index for this book after the run (or planned, on --dry-run)
+    embedded: int = 0  # chunk texts sent to the embedder
+    skipped: int = 0  # chunks not embedded: unchanged lessons, or vector found in the cache
+    deleted: int = 0  # chunk rows removed (edited or removed lessons, model change)
+    requests: int = 0  # embedding requests made (or planned)
+    dry_run: bool = False
+    full: bool = False
+    chunker: str = CHUNKER_VERSION
+    plan: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def chunk_id(lesson_id: Any, chunk_hash: str, occurrence: int) -> str:
+    return hashlib.sha256(f"{lesson_id}\0{chunk_hash}\0{occurrence}".encode()).hexdigest()
+
+
+def _group_size(embedder: Embedder) -> int:
+    inputs = getattr(embedder, "max_inputs", 32)
+    return max(1, inputs * max(1, getattr(embedder, "concurrency", 1)))
+
+
+def embed_book(runtime: "Runtime", book_slug: str, embedder: Embedder, *, full: bool = False, dry_run: bool = False,
+               chunk_tokens: int = 500, on_progress: Progress | None = None,
+               after_group: Callable[[int], None] | None = None) -> EmbedResult:
+    from bookctl.pipeline.lock import exclusive
+
+    if dry_run:
+        return _run(runtime, book_slug, embedder, full, True, chunk_tokens, on_progress, after_group)
+    with exclusive(runtime.engine, "embed", runtime.settings.lock_timeout):
+        return _run(runtime, book_slug, embedder, full, False, chunk_tokens, on_progress, after_group)
+
+
+def _run(runtime: "Runtime", book_slug: str, embedder: Embedder, full: bool, dry_run: bool, chunk_tokens: int,
+         on_progress: Progress | None, after_group: Callable[[int], None] | None) -> EmbedResult:
+    from bookctl.errors import NotFoundError
+
+    result = EmbedResult(book=book_slug, model=embedder.name, dry_run=dry_run, full=full)
+    chunker = Chunker(max_tokens=chunk_tokens)
+    requests_before = getattr(getattr(embedder, "stats", None), "requests", 0)
+    with runtime.session() as session:
+        book = session.scalar(select(m.Book).where(m.Book.slug == book_slug))
+        if book is None:
+            raise NotFoundError(f"book {book_slug!r} is not in the database: run `bookctl sync` first")
+        lessons = list(session.scalars(
+            select(m.Lesson).where(m.Lesson.book_id == book.id, m.Lesson.status == "written",
+                                   m.Lesson.removed_at.is_(None), m.Lesson.bucket_path.is_not(None))
+            .order_by(m.Lesson.position)
+        ))
+        result.lessons = len(lessons)
+        live = {lesson.id for lesson in lessons}
+        state: dict[Any, tuple[int, set[str], set[str]]] = {}
+        for lesson_id, count, sources, models_ in _chunk_state(session, book.id):
+            state[lesson_id] = (count, sources, models_)
+        dead_ids = [lid for lid in state if lid not in live]
+        if dead_ids:
+            dead = session.scalar(select(func.count()).select_from(m.Chunk).where(m.Chunk.lesson_id.in_(dead_ids)))
+            result.deleted += int(dead or 0)
+            if not dry_run:
+                session.execute(delete(m.Chunk).where(m.Chunk.lesson_id.in_(dead_ids)))
+    todo, unchanged_chunks = [], 0
+    for lesson in lessons:
+        count, sources, models_ = state.get(lesson.id, (0, set(), set()))
+        if not full and count and sources == {f"{lesson.content_hash}:{CHUNKER_VERSION}:{chunk_tokens}"} \
+                and models_ == {embedder.name}:
+            unchanged_chunks += count
+        else:
+            todo.append(lesson)
+    result.changed = len(todo)
+    result.skipped = unchanged_chunks
+    result.chunks = unchanged_chunks
+
+    group: list[tuple[m.Lesson, list[Chunk]]] = []
+    pending = 0
+    done = 0
+    limit = _group_size(embedder)
+    for lesson in todo:
+        body = runtime.store.get(lesson.bucket_path).decode("utf-8", errors="replace")
+        group.append((lesson, chunker.chunk(body, lesson.title)))
+        pending += len(group[-1][1])
+        if pending >= limit:
+            _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
+            done += len(group)
+            group, pending = [], 0
+            if on_progress:
+                on_progress(done, len(todo))
+            if after_group:
+                after_group(done)
+    if group:
+        _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
+        done += len(group)
+        if on_progress:
+            on_progress(done, len(todo))
+    if not dry_run:
+        result.requests = getattr(getattr(embedder, "stats", None), "requests", 0) - requests_before
+    return result
+
+
+def _chunk_state(session: Session, book_id: Any):
+    """Per lesson of the book with chunks: (lesson id, chunk count, {source marker}, {model})."""
+    rows = session.execute(
+        select(m.Chunk.lesson_id, m.Chunk.source_hash, m.Chunk.model, m.Chunk.chunk_hash)
+        .join(m.Lesson, m.Lesson.id == m.Chunk.lesson_id).where(m.Lesson.book_id == book_id)
+    ).all()
+    per: dict[Any, list] = {}
+    for lesson_id, source, model, _h in rows:
+        entry = per.setdefault(lesson_id, [0, set(), set()])
+        entry[0] += 1
+        entry[1].add(source)
+        entry[2].add(model)
+    return [(lid, c, s, mo) for lid, (c, s, mo) in per.items()]
+
+
+def _flush(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedder: Embedder, full: bool,
+           dry_run: bool, chunk_tokens: int, result: EmbedResult) -> None:
+    """Embed what the cache lacks for these lessons, then replace their chunks, in one transaction."""
+    texts: dict[str, str] = {}
+    tokens: dict[str, int] = {}
+    for _lesson, chunks in group:
+        for c in chunks:
+            texts.setdefault(c.chunk_hash, c.embed_text)
+            tokens.setdefault(c.chunk_hash, c.token_count)
+    total = sum(len(chunks) for _, chunks in group)
+    with runtime.session() as session:
+        dialect = session.get_bind().dialect.name
+        cached: dict[str, bytes] = {}
+        if not full:
+            hashes = list(texts)
+            for start in range(0, len(hashes), 500):
+                for h, blob in session.execute(
+                    select(m.EmbeddingCache.chunk_hash, m.EmbeddingCache.vector).where(
+                        m.EmbeddingCache.model == embedder.name, m.EmbeddingCache.chunk_hash.in_(hashes[start:start + 500]))
+                ):
+                    cached[h] = blob
+        missing = [h for h in texts if h not in cached]
+        result.embedded += len(missing)
+        result.skipped += total - len(missing)
+        result.chunks += total
+        old = {lesson.id: set(session.scalars(select(m.Chunk.id).where(m.Chunk.lesson_id == lesson.id)))
+               for lesson, _ in group}
+        if dry_run:
+            limits = (getattr(embedder, "max_inputs", 32), getattr(embedder, "max_batch_tokens", 10**9))
+            result.requests += len(plan_batches([tokens[h] for h in missing], *limits)) if missing else 0
+            for lesson, chunks in group:
+                new_ids = {chunk_id(lesson.id, c.chunk_hash, 0) for c in chunks}
+                result.deleted += len(old[lesson.id] - new_ids)
+                result.plan.append({"slug": lesson.slug, "chunks": len(chunks),
+                                    "embed": sum(1 for c in chunks if c.chunk_hash in set(missing))})
+            return
+        vectors = embedder.embed([texts[h] for h in missing]) if missing else []
+        for h, vec in zip(missing, vectors):
+            blob = to_blob(vec)
+            cached[h] = blob
+            row = session.get(m.EmbeddingCache, (embedder.name, h))
+            if row is None:
+                session.add(m.EmbeddingCache(model=embedder.name, chunk_hash=h, dim=len(vec), vector=blob))
+            else:
+                row.vector, row.dim = blob, len(vec)
+        session.flush()
+        for lesson, chunks in group:
+            session.execute(delete(m.Chunk).where(m.Chunk.lesson_id == lesson.id))
+            seen: dict[str, int] = {}
+            ids = []
+            for c in chunks:
+                occurrence = seen.get(c.chunk_hash, 0)
+                seen[c.chunk_hash] = occurrence + 1
+                vec = from_blob(cached[c.chunk_hash])
+                cid = chunk_id(lesson.id, c.chunk_hash, occurrence)
+                ids.append(cid)
+                session.add(m.Chunk(
+                    id=cid, lesson_id=lesson.id, position=c.position, chunk_hash=c.chunk_hash,
+                    heading_path=c.heading_path, text=c.text, token_count=c.token_count, start_offset=c.start,
+                    end_offset=c.end, source_hash=f"{lesson.content_hash}:{CHUNKER_VERSION}:{chunk_tokens}",
+                    model=embedder.name, dim=len(vec), embedding=to_db(vec, dialect),
+                ))
+            result.deleted += len(old[lesson.id] - set(ids))
+            db_lesson = session.get(m.Lesson, lesson.id)
+            if db_lesson is not None:
+                db_lesson.vector_ids = ids
+        dims = {len(from_blob(cached[h])) for h in texts}
+        for dim in dims:
+            ensure_vector_index(session, dim)
+
+
+def stage_report(session: Session, book_row: m.Book) -> dict[str, int]:
+    """For `bookctl status`: embedded chunks and lessons whose chunks are stale (body changed since embed)."""
+    rows = session.execute(
+        select(m.Lesson.id, m.Lesson.content_hash, m.Lesson.status, m.Lesson.removed_at, m.Chunk.source_hash)
+        .join(m.Chunk, m.Chunk.lesson_id == m.Lesson.id, isouter=True).where(m.Lesson.book_id == book_row.id)
+    ).all()
+    chunks = stale = 0
+    lessons_stale: set[Any] = set()
+    not_embedded: set[Any] = set()
+    for lesson_id, content, status, removed, source in rows:
+        if source is None:
+            if status == "written" and removed is None:
+                not_embedded.add(lesson_id)
+            continue
+        chunks += 1
+        if removed is not None or status != "written" or not source.startswith(f"{content}:"):
+            stale += 1
+            lessons_stale.add(lesson_id)
+    return {"chunks": chunks, "stale chunks": stale, "lessons not embedded": len(not_embedded),
+            "lessons stale": len(lessons_stale)}
