@@ -51,3 +51,12 @@ def status(runtime: "Runtime", book_dir: Path, route_base: str = "/docs", slug: 
                   "slugs": sorted(changed + new + removed)},
         "stages": stages,
     }
+
+
+def _register_search_report() -> None:  # issue 4: embedded / stale chunks
+    from bookctl.pipeline.embed import stage_report
+
+    STAGE_REPORTS["embeddings"] = stage_report
+
+
+_register_search_report()
