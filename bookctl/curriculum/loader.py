@@ -140,17 +140,19 @@ def _read_chapter(book: Book, part: Part, chapter: Chapter, folder: Path, route_
             problems.append(Problem(lesson.source.as_posix(), 1, f"two files share the number prefix {lesson.number:02d} in this chapter (also {by_number[lesson.number].source.name})", "warning"))
         by_number.setdefault(lesson.number, lesson)
     matched: list[Lesson] = []
+    matched_ids: set[int] = set()  # by identity: dataclass == would compare every field, bodies included
     planned_numbers = []
     for position, (topic, lineno) in enumerate(chapter.topics, start=1):
         # The n-th outline bullet is the file numbered n; failing that, a file whose name matches the topic.
-        lesson = by_number.get(position) or _match_by_name(topic, [c for c in content if c not in matched])
-        if lesson is not None and lesson not in matched:
+        lesson = by_number.get(position) or _match_by_name(topic, [c for c in content if id(c) not in matched_ids])
+        if lesson is not None and id(lesson) not in matched_ids:
             lesson.outline_title = topic
             matched.append(lesson)
+            matched_ids.add(id(lesson))
         else:
             planned_numbers.append((position, topic, lineno))
     for lesson in content:
-        if lesson not in matched and chapter.topics:
+        if id(lesson) not in matched_ids and chapter.topics:
             problems.append(Problem(lesson.source.as_posix(), 1, f"not listed in Chapter {chapter.number}'s outline in {OUTLINE}; published as an extra lesson", "warning"))
     chapter.lessons = sorted(index_pages, key=lambda l: l.slug) + sorted(content, key=lambda l: (l.number, l.slug))
     for position, topic, lineno in planned_numbers:

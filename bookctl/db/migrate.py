@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
 
 from bookctl.errors import ConfigError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic itself is imported only when a migration runs: every `bookctl sync` checks the schema, and
+# importing alembic (with mako) costs more than a no-op sync of a small book.
+
 ROOT = Path(__file__).resolve().parents[2]
+_REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*(?:['"]([^'"]+)['"]|None)\s*$""", re.MULTILINE)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str) -> "Config":
+    from alembic.config import Config
+
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "alembic"))
     # '%' must be escaped for ConfigParser; a password may contain it.
@@ -24,15 +31,21 @@ def alembic_config(url: str) -> Config:
 
 
 def head_revision(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(engine: Engine, url: str, revision: str = "head") -> str | None:
+    from alembic import command
+
     config = alembic_config(url)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -41,6 +54,8 @@ def upgrade(engine: Engine, url: str, revision: str = "head") -> str | None:
 
 
 def downgrade(engine: Engine, url: str, revision: str) -> str | None:
+    from alembic import command
+
     config = alembic_config(url)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -50,6 +65,8 @@ def downgrade(engine: Engine, url: str, revision: str) -> str | None:
 
 def ensure_schema(engine: Engine, url: str, auto: bool) -> None:
     """Make sure the database is at head: migrate it when `auto` (the embedded default), else say how."""
+    if _at_head_quick(engine):
+        return
     current, head = current_revision(engine), head_revision(url)
     if current == head:
         return
@@ -60,3 +77,27 @@ def ensure_schema(engine: Engine, url: str, auto: bool) -> None:
         f"the database is at revision {current or 'empty'}, bookctl needs {head}: run `bookctl db upgrade` "
         "(BOOKCTL_DATABASE_URL names the database)"
     )
+
+
+def _quick_head() -> str | None:
+    """The head revision read straight from alembic/versions (a linear history), or None if unsure."""
+    revisions: dict[str, str | None] = {}
+    for path in (ROOT / "alembic" / "versions").glob("*.py"):
+        found = {bool(m[1]): m[2] for m in _REVISION_RE.finditer(path.read_text(encoding="utf-8"))}
+        if False not in found or not found[False]:
+            return None
+        revisions[found[False]] = found.get(True)
+    heads = set(revisions) - set(revisions.values())
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head_quick(engine: Engine) -> bool:
+    """True when the database's one alembic_version row is the head; False means "ask alembic"."""
+    head = _quick_head()
+    if head is None:
+        return False
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        versions = list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return versions == [head]

@@ -90,7 +90,8 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
         row = rows.get(lesson.slug)
         if row is None or row.content_hash != digest or row.bucket_path != key or key not in stored:
             uploads.append((lesson, digest, key))
-    gone = [r for slug, r in rows.items() if r.removed_at is None and slug not in {l.slug for l in lessons}]
+    in_book = {lesson.slug for lesson in lessons}
+    gone = [r for slug, r in rows.items() if r.removed_at is None and slug not in in_book]
     result.plan = [{"action": "upload", "slug": l.slug, "key": k} for l, _, k in uploads]
     result.plan += [{"action": "remove", "slug": r.slug, "key": r.bucket_path or ""} for r in gone]
 
