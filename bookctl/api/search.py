@@ -1,0 +1,85 @@
+"""POST /api/search {query, limit, filters}: the same hybrid search `bookctl search` runs."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import msgspec
+from litestar import Controller, post
+from litestar.params import JSONBody
+
+from bookctl.api.deps import Injected, RuntimeDep
+from bookctl.api.errors import error_responses
+from bookctl.search.query import MAX_LIMIT, MAX_QUERY_CHARS
+
+
+class SearchFilters(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    part: int | None = None
+    chapter: int | None = None
+    layer: str | None = None
+    type: str | None = None
+
+
+class SearchQuery(msgspec.Struct, forbid_unknown_fields=True):
+    query: str = msgspec.field()
+    limit: int = 10
+    filters: SearchFilters | None = None
+
+
+class SearchResult(msgspec.Struct):
+    slug: str
+    route: str | None
+    title: str
+    chapter_title: str | None
+    part_title: str | None
+    heading_path: str
+    passage: str
+    score: float
+    lexical_rank: int | None = None
+    vector_rank: int | None = None
+
+
+class SearchResults(msgspec.Struct):
+    query: str
+    mode: str  # hybrid | lexical | vector | titles
+    results: list[SearchResult]
+    note: str | None = None
+    model: str | None = None
+
+
+_embedders: dict[int, Any] = {}
+_lock = threading.Lock()
+
+
+def _embedder_for(runtime, injected: Any) -> Any:
+    """The embedder create_app was given, else one built from settings (once per runtime)."""
+    if injected is not None:
+        return injected
+    with _lock:
+        if id(runtime) not in _embedders:
+            from bookctl.errors import BookctlError
+            from bookctl.llm.embedders import make_embedder
+
+            try:
+                _embedders[id(runtime)] = make_embedder(runtime.settings)
+            except BookctlError:
+                _embedders[id(runtime)] = None  # lexical search still works; the response says so
+        return _embedders[id(runtime)]
+
+
+class SearchController(Controller):
+    path = "/api/search"
+    tags = ["Search"]
+    security = []
+
+    @post("/", status_code=200, sync_to_thread=True, responses=error_responses(400, 502, 503),
+          summary=f"Hybrid lexical + semantic search over the book (query ≤ {MAX_QUERY_CHARS} chars, limit ≤ {MAX_LIMIT})")
+    def search(self, data: JSONBody[SearchQuery], runtime: RuntimeDep, embedder: Injected) -> SearchResults:
+        from bookctl.search.query import search, validate
+
+        filters = msgspec.to_builtins(data.filters) if data.filters is not None else None
+        request = validate(data.query, data.limit, filters)
+        with runtime.session() as session:
+            response = search(session, request, _embedder_for(runtime, embedder))
+        return msgspec.convert(response.as_dict(), SearchResults)
