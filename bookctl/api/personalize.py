@@ -21,13 +21,13 @@ learner must not be able to wipe other learners' cache or run up the bill):
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import msgspec
 from litestar import Controller, delete, post
 from litestar.params import JSONBody
 
+from bookctl.api.deps import CurrentUserId, Injected, RuntimeDep
 from bookctl.api.errors import error_responses
 from bookctl.runtime import Runtime
 
@@ -66,12 +66,12 @@ class PersonalizeController(Controller):
 
     @post("/", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
           summary="The lesson adapted to your profile (cached, or generated now)")
-    def personalize(self, runtime: Runtime, current_user_id: uuid.UUID, generator: Any,
+    def personalize(self, runtime: RuntimeDep, current_user_id: CurrentUserId, generator: Injected,
                     data: JSONBody[PersonalizeCreate]) -> Personalized:
         variant = service_for(runtime, generator).personalize(current_user_id, data.lesson_slug)
         return Personalized(**variant.as_contract())
 
     @delete("/cache", status_code=200, sync_to_thread=True, responses=error_responses(401, 403, 404),
             summary="Stop serving you the current variants (they are regenerated for you, within your limit)")
-    def clear_cache(self, runtime: Runtime, current_user_id: uuid.UUID, generator: Any) -> CacheCleared:
+    def clear_cache(self, runtime: RuntimeDep, current_user_id: CurrentUserId, generator: Injected) -> CacheCleared:
         return CacheCleared(service_for(runtime, generator).clear_cache(current_user_id))

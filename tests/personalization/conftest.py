@@ -130,3 +130,63 @@ def sqlite_env(workspace, llm):
     e = _env(workspace, llm)
     yield e
     e.runtime.close()
+
+
+# ---------------------------------------------------------------- the app over real HTTP
+
+class LiveServer:
+    """The Litestar app under uvicorn on 127.0.0.1 in a thread."""
+
+    def __init__(self, app) -> None:
+        import socket
+
+        import uvicorn
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "LiveServer":
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+import threading  # noqa: E402
+
+
+@pytest.fixture
+def api(any_workspace, llm):
+    """(Env, base URL): the learner API with personalization over real HTTP, on each dialect."""
+    from bookctl.api.app import create_app
+
+    result = any_workspace.run("sync", "--json")
+    assert result.code == 0, result.stderr
+    settings = load_settings({**any_workspace.env, "BOOKCTL_SECRET_KEY": "s" * 40, "BOOKCTL_PERSONALIZE_MISS_LIMIT": "4"})
+    runtime = Runtime.open(settings)
+    generator = make_generator(llm, timeout=0.5, attempts=2)
+    app = create_app(runtime, generator=generator)
+    from bookctl.api.personalize import service_for
+
+    env = Env(any_workspace, runtime, llm, generator, service_for(runtime, generator))
+    with LiveServer(app) as server:
+        yield env, server.url
+    runtime.close()
