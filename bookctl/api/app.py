@@ -59,6 +59,7 @@ def controllers() -> list[type]:
 
     found: list[type] = [HealthController, UserController, OnboardingController, PreferencesController,
                          ContentController, ProgressController]
+    found.append(__import__("bookctl.api.personalize", fromlist=["PersonalizeController"]).PersonalizeController)
     found.append(__import__("bookctl.api.search", fromlist=["SearchController"]).SearchController)
     return found
 
