@@ -409,3 +409,23 @@ def _completion(answer: dict[str, Any] | None) -> Completion:
     usage = body.get("usage") or {}
     return Completion(text=(choice.get("message") or {}).get("content") or "", finish_reason=choice.get("finish_reason"),
                       tokens_in=usage.get("prompt_tokens", 0), tokens_out=usage.get("completion_tokens", 0))
+
+
+# ------------------------------------------------------------------ bookctl status
+
+def stage_report(session: Session, book: m.Book) -> dict[str, int]:
+    """Variants for this book: current (lesson body and prompt version match) and stale (pruneable)."""
+    from sqlalchemy import and_, func
+
+    from bookctl.personalization.prompts import PROMPT_VERSION
+
+    pc, lesson = m.PersonalizedContent, m.Lesson
+    base = select(func.count()).select_from(pc).join(lesson, lesson.id == pc.lesson_id).where(lesson.book_id == book.id)
+    current_cond = and_(pc.content_hash == lesson.content_hash, pc.prompt_version == PROMPT_VERSION,
+                        lesson.removed_at.is_(None))
+    total = session.scalar(base) or 0
+    current = session.scalar(base.where(current_cond)) or 0
+    profiles = session.scalar(select(func.count(func.distinct(pc.profile_hash))).select_from(pc)
+                              .join(lesson, lesson.id == pc.lesson_id)
+                              .where(lesson.book_id == book.id, current_cond)) or 0
+    return {"personalized": current, "profiles": profiles, "stale": total - current}

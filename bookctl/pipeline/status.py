@@ -60,3 +60,12 @@ def _register_search_report() -> None:  # issue 4: embedded / stale chunks
 
 
 _register_search_report()
+
+
+def _register_personalization_report() -> None:  # issue 5: personalized / stale variants
+    from bookctl.pipeline.personalize import stage_report
+
+    STAGE_REPORTS["personalization"] = stage_report
+
+
+_register_personalization_report()

@@ -132,3 +132,15 @@ def test_batch_answers_failing_a_guard_are_retried_online_or_fail(sqlite_env):
     # the variant is not pending any more: a normal run generates it
     rerun = _run(env, "--profiles", "matrix:preferred_language=en", "--lessons", slug, "--json")
     assert rerun.code == 0 and rerun.json["generated"] == 1
+
+
+def test_status_reports_personalized_and_stale_variants(sqlite_env):
+    env = sqlite_env
+    assert _run(env, "--profiles", TWO_PROFILES, "--lessons", CHAPTER + "/lesson-embodiment-hypothesis").code == 0
+    report = env.ws.run("status", "--json").json["stages"]["personalization"]
+    assert report == {"personalized": 2, "profiles": 2, "stale": 0}
+    path = next(env.ws.book.rglob("02-lesson-embodiment-hypothesis.md"))
+    path.write_text(path.read_text() + "\n\nEdited.\n")
+    assert env.ws.run("sync").code == 0
+    report = env.ws.run("status", "--json").json["stages"]["personalization"]
+    assert report == {"personalized": 0, "profiles": 0, "stale": 2}
