@@ -50,6 +50,11 @@ class EmbedResult:
         return asdict(self)
 
 
+def source_marker(content_hash: str | None, chunk_tokens: int) -> str:
+    """What a chunk was cut from: the lesson body's hash (192 bits of it), chunker version and bound (<= 64 chars)."""
+    return f"{(content_hash or '')[:48]}:{CHUNKER_VERSION}:{chunk_tokens}"
+
+
 def chunk_id(lesson_id: Any, chunk_hash: str, occurrence: int) -> str:
     return hashlib.sha256(f"{lesson_id}\0{chunk_hash}\0{occurrence}".encode()).hexdigest()
 
@@ -100,7 +105,7 @@ def _run(runtime: "Runtime", book_slug: str, embedder: Embedder, full: bool, dry
     todo, unchanged_chunks = [], 0
     for lesson in lessons:
         count, sources, models_ = state.get(lesson.id, (0, set(), set()))
-        if not full and count and sources == {f"{lesson.content_hash}:{CHUNKER_VERSION}:{chunk_tokens}"} \
+        if not full and count and sources == {source_marker(lesson.content_hash, chunk_tokens)} \
                 and models_ == {embedder.name}:
             unchanged_chunks += count
         else:
@@ -209,7 +214,7 @@ def _flush(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedd
                 session.add(m.Chunk(
                     id=cid, lesson_id=lesson.id, position=c.position, chunk_hash=c.chunk_hash,
                     heading_path=c.heading_path, text=c.text, token_count=c.token_count, start_offset=c.start,
-                    end_offset=c.end, source_hash=f"{lesson.content_hash}:{CHUNKER_VERSION}:{chunk_tokens}",
+                    end_offset=c.end, source_hash=source_marker(lesson.content_hash, chunk_tokens),
                     model=embedder.name, dim=len(vec), embedding=to_db(vec, dialect),
                 ))
             result.deleted += len(old[lesson.id] - set(ids))
@@ -236,7 +241,7 @@ def stage_report(session: Session, book_row: m.Book) -> dict[str, int]:
                 not_embedded.add(lesson_id)
             continue
         chunks += 1
-        if removed is not None or status != "written" or not source.startswith(f"{content}:"):
+        if removed is not None or status != "written" or not source.startswith(f"{(content or '')[:48]}:"):
             stale += 1
             lessons_stale.add(lesson_id)
     return {"chunks": chunks, "stale chunks": stale, "lessons not embedded": len(not_embedded),
