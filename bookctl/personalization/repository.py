@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -38,17 +39,24 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc)
 
 
-def find_lesson(session: Session, ref: str, route_base: str = "/docs") -> m.Lesson | None:
-    """A current lesson by slug or by route (with or without the leading slash or the route base)."""
+def lesson_candidates(ref: str, route_base: str = "/docs") -> set[str]:
+    """The slugs/routes `ref` may name: with or without the leading slash or the route base."""
     ref = ref.strip()
-    if not ref:
-        return None
     bare = ref.strip("/")
     candidates = {ref, bare, "/" + bare}
     if route_base and not ("/" + bare).startswith(route_base + "/"):
         candidates.add(f"{route_base}/{bare}")
     if route_base and ("/" + bare).startswith(route_base.rstrip("/") + "/"):
         candidates.add(("/" + bare)[len(route_base):].strip("/"))
+    return candidates
+
+
+def find_lesson(session: Session, ref: str, route_base: str = "/docs") -> m.Lesson | None:
+    """A current lesson by slug or by route (with or without the leading slash or the route base)."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    candidates = lesson_candidates(ref, route_base)
     rows = list(session.scalars(
         select(m.Lesson).where(m.Lesson.removed_at.is_(None),
                                or_(m.Lesson.slug.in_(candidates), m.Lesson.route.in_(candidates)))
@@ -122,3 +130,39 @@ def count_variants(session: Session, profile_hash: str, prompt_version: str, mod
     return session.scalar(select(func.count()).select_from(m.PersonalizedContent).where(
         m.PersonalizedContent.profile_hash == profile_hash, m.PersonalizedContent.prompt_version == prompt_version,
         m.PersonalizedContent.model == model, m.PersonalizedContent.created_at <= before)) or 0
+
+
+# ------------------------------------------------------------------ the cached read path: two Core queries
+
+@lru_cache(maxsize=1)
+def _read_statements():
+    """Built once: the cached path's two statements, with bound parameters (SQLAlchemy caches their compilation)."""
+    from sqlalchemy import and_, bindparam
+
+    u, p, r = m.User.__table__, m.UserPreferences.__table__, m.PersonalizationReset.__table__
+    learner = (select(u.c.onboarding_completed, p.c.education_level, p.c.programming_experience,
+                      p.c.robotics_background, p.c.ai_ml_experience, p.c.preferred_language, r.c.cleared_at)
+               .select_from(u.outerjoin(p, p.c.user_id == u.c.id).outerjoin(r, r.c.user_id == u.c.id))
+               .where(u.c.id == bindparam("user_id", type_=u.c.id.type)))
+    l, pc = m.Lesson.__table__, m.PersonalizedContent.__table__
+    join = l.outerjoin(pc, and_(pc.c.lesson_id == l.c.id, pc.c.content_hash == l.c.content_hash,
+                                pc.c.profile_hash == bindparam("profile_hash"),
+                                pc.c.prompt_version == bindparam("prompt_version"), pc.c.model == bindparam("model")))
+    names = bindparam("names", expanding=True)
+    lesson = (select(l.c.id, l.c.slug, l.c.route, l.c.status, l.c.content_hash, l.c.bucket_path,
+                     pc.c.personalized_content, pc.c.created_at)
+              .select_from(join)
+              .where(l.c.removed_at.is_(None), or_(l.c.slug.in_(names), l.c.route.in_(names)))
+              .order_by(l.c.created_at))
+    return learner, lesson
+
+
+def learner_row(conn, user_id: uuid.UUID):
+    """(onboarding_completed, the five profile fields or NULLs, cleared_at) of a user, or None."""
+    return conn.execute(_read_statements()[0], {"user_id": user_id}).first()
+
+
+def lesson_with_variant(conn, candidates: set[str], profile_hash: str, prompt_version: str, model: str) -> list:
+    """Current lessons named by `candidates`, each with its variant for (content, profile, prompt, model) if any."""
+    return list(conn.execute(_read_statements()[1], {"names": sorted(candidates), "profile_hash": profile_hash,
+                                                     "prompt_version": prompt_version, "model": model}))

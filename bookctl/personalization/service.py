@@ -16,6 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +27,7 @@ from bookctl.errors import ConflictError, NotFoundError, RateLimitedError, Upstr
 from bookctl.llm.generate import Generator
 from bookctl.personalization import repository as repo
 from bookctl.personalization.guards import GuardFailure, check_variant, sections, split_front_matter
-from bookctl.personalization.profile import Profile
+from bookctl.personalization.profile import PROFILE_FIELDS, Profile
 from bookctl.personalization.prompts import PROMPT_VERSION, build_messages
 from bookctl.personalization.repository import CacheKey, aware
 from bookctl.personalization.schemas import Generated, Variant
@@ -102,17 +103,37 @@ class PersonalizationService:
     # ------------------------------------------------------------------ learner path (API)
 
     def personalize(self, user_id: uuid.UUID, lesson_ref: str) -> Variant:
-        """The variant of `lesson_ref` (slug or route) for this learner's current profile."""
-        with self._session() as session:
-            profile = self._profile_of(session, user_id)
-            lesson = self._lesson(session, lesson_ref)
-            key = self.key_for(lesson, profile)
-            row = repo.get_variant(session, key)
-            reset = repo.get_reset(session, user_id)
-            if row is not None and _fresh(row, reset):
-                return _variant(row, cached=True)
-            source = (lesson.slug, lesson.bucket_path)
-        return self._generate_once(key, source, profile, user_id=user_id, reset=reset)
+        """The variant of `lesson_ref` (slug or route) for this learner's current profile.
+
+        The cached path is two Core queries on one connection (learner + profile; lesson + its variant)."""
+        self._check_ref(lesson_ref)
+        engine = self.sessions.kw["bind"]
+        with engine.connect() as conn:
+            learner = repo.learner_row(conn, user_id)
+            if learner is None:
+                raise NotFoundError("user not found", detail={"user_id": str(user_id)})
+            if not learner.onboarding_completed or learner.education_level is None:
+                raise NotFoundError("the user has not completed onboarding", detail={"user_id": str(user_id)})
+            profile = _profile(tuple(learner[1:6]))
+            rows = repo.lesson_with_variant(conn, repo.lesson_candidates(lesson_ref, self.route_base), profile.hash,
+                                            self.prompt_version, self.generator.model)
+        ref = lesson_ref.strip()
+        exact = [r for r in rows if r.slug == ref or r.route == ref]
+        row = (exact or rows or [None])[0]
+        if row is None:
+            raise NotFoundError(f"no lesson {lesson_ref!r}", detail={"lesson_slug": lesson_ref})
+        if row.status != "written" or not row.content_hash or not row.bucket_path:
+            raise NotFoundError(f"lesson {row.slug!r} is planned, not written yet", detail={"lesson_slug": row.slug})
+        reset = aware(learner.cleared_at)
+        created = aware(row.created_at)
+        if row.personalized_content is not None and (reset is None or created >= reset):
+            return Variant(row.personalized_content, True, created, row.slug, profile.hash)
+        key = CacheKey(row.id, row.content_hash, profile.hash, self.prompt_version, self.generator.model)
+        return self._generate_once(key, (row.slug, row.bucket_path), profile, user_id=user_id, reset=reset)
+
+    def _check_ref(self, ref: str) -> None:
+        if not isinstance(ref, str) or not ref.strip() or len(ref) > 500:
+            raise ValidationError("lesson_slug must be a lesson slug or route", detail={"lesson_slug": ref})
 
     def clear_cache(self, user_id: uuid.UUID) -> int:
         """DELETE /api/personalize/cache: see bookctl/api/personalize.py for the semantics. Returns the number of
@@ -129,24 +150,6 @@ class PersonalizationService:
                                             self.generator.model, now)
             repo.set_reset(session, user_id, now)
             return count
-
-    def _profile_of(self, session: Session, user_id: uuid.UUID) -> Profile:
-        user = session.get(m.User, user_id)
-        if user is None:
-            raise NotFoundError("user not found", detail={"user_id": str(user_id)})
-        if not user.onboarding_completed or user.preferences is None:
-            raise NotFoundError("the user has not completed onboarding", detail={"user_id": str(user_id)})
-        return Profile.from_preferences(user.preferences)
-
-    def _lesson(self, session: Session, ref: str) -> m.Lesson:
-        if not isinstance(ref, str) or not ref.strip() or len(ref) > 500:
-            raise ValidationError("lesson_slug must be a lesson slug or route", detail={"lesson_slug": ref})
-        lesson = repo.find_lesson(session, ref, self.route_base)
-        if lesson is None:
-            raise NotFoundError(f"no lesson {ref!r}", detail={"lesson_slug": ref})
-        if lesson.status != "written" or not lesson.content_hash or not lesson.bucket_path:
-            raise NotFoundError(f"lesson {lesson.slug!r} is planned, not written yet", detail={"lesson_slug": lesson.slug})
-        return lesson
 
     # ------------------------------------------------------------------ pre-generation path (CLI)
 
@@ -303,6 +306,11 @@ class PersonalizationService:
 
 
 _ANY_PROFILE = Profile("undergraduate", "intermediate", False, "basic", "en")
+
+
+@lru_cache(maxsize=4096)
+def _profile(fields: tuple) -> Profile:
+    return Profile.from_mapping(dict(zip(PROFILE_FIELDS, fields)))
 
 
 def _check(piece: str, completion) -> None:
