@@ -43,16 +43,28 @@ def sync(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
 ) -> None:
     """Upsert the book tables and upload changed lesson bodies; remove what disappeared."""
+    from bookctl.pipeline import receipt
+
+    s = settings(book)
+    if not dry_run and (unchanged := receipt.try_noop(s)) is not None:
+        # Proven no-op (same files, same rows, same objects as the last sync): skip parsing and the ORM.
+        emit(unchanged, as_json, _render_sync)
+        return
+
     from bookctl.curriculum import parse_book
     from bookctl.pipeline.sync import run_sync
     from bookctl.runtime import Runtime
 
-    s = settings(book)
     parsed, warnings = parse_book(s.book_dir, s.route_base, s.book_slug or None)  # refuse before any write
     runtime = Runtime.open(s)
+
+    def write_receipt(result) -> None:
+        receipt.write_receipt(s, result.as_dict())
+
     try:
         with progress_bar("uploading", enabled=not as_json) as on_upload:
-            result = run_sync(runtime, parsed, dry_run=dry_run, warnings=warnings, on_upload=on_upload)
+            result = run_sync(runtime, parsed, dry_run=dry_run, warnings=warnings, on_upload=on_upload,
+                              on_done=write_receipt)
     finally:
         runtime.close()
     emit(result.as_dict(), as_json, _render_sync)

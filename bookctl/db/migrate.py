@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from bookctl.db.revisions import quick_head
 from bookctl.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 # importing alembic (with mako) costs more than a no-op sync of a small book.
 
 ROOT = Path(__file__).resolve().parents[2]
-_REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*(?:['"]([^'"]+)['"]|None)\s*$""", re.MULTILINE)
 
 
 def alembic_config(url: str) -> "Config":
@@ -79,21 +78,9 @@ def ensure_schema(engine: Engine, url: str, auto: bool) -> None:
     )
 
 
-def _quick_head() -> str | None:
-    """The head revision read straight from alembic/versions (a linear history), or None if unsure."""
-    revisions: dict[str, str | None] = {}
-    for path in (ROOT / "alembic" / "versions").glob("*.py"):
-        found = {bool(m[1]): m[2] for m in _REVISION_RE.finditer(path.read_text(encoding="utf-8"))}
-        if False not in found or not found[False]:
-            return None
-        revisions[found[False]] = found.get(True)
-    heads = set(revisions) - set(revisions.values())
-    return heads.pop() if len(heads) == 1 else None
-
-
 def _at_head_quick(engine: Engine) -> bool:
     """True when the database's one alembic_version row is the head; False means "ask alembic"."""
-    head = _quick_head()
+    head = quick_head()
     if head is None:
         return False
     with engine.connect() as conn:

@@ -262,8 +262,11 @@ def sweep_orphans(session: Session, store: ObjectStore, book_slug: str) -> int:
 
 
 def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings: list[Problem] | None = None,
-             on_upload: Progress | None = None) -> SyncResult:
-    """The whole sync as one job: lock, sync in one transaction, commit, then sweep orphan objects."""
+             on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None) -> SyncResult:
+    """The whole sync as one job: lock, sync in one transaction, commit, then sweep orphan objects.
+
+    `on_done` runs after the sweep while the lock is still held (the CLI writes its sync receipt there).
+    """
     from bookctl.pipeline.lock import exclusive
 
     if dry_run:  # reads only; no lock, no writes
@@ -274,4 +277,6 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
             result = sync(session, runtime.store, book, warnings=warnings, on_upload=on_upload)
         with runtime.session() as session:
             result.objects_deleted = sweep_orphans(session, runtime.store, book.slug)
+        if on_done is not None:
+            on_done(result)
     return result
