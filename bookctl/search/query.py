@@ -23,6 +23,8 @@ MAX_QUERY_CHARS = 500
 MAX_LIMIT = 50
 RRF_K = 60
 CANDIDATES = 50  # per ranker, before fusion
+VECTOR_WEIGHT = 1.0  # RRF weight of the semantic ranking (lexical = 1.0)
+OVERVIEW_WEIGHT = 0.8  # fused-score multiplier for chapter/part intros and summaries (type index|summary)
 FILTER_KEYS = ("part", "chapter", "layer", "type")
 _TERM = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -186,11 +188,12 @@ def vector(session: Session, qvec: np.ndarray, model: str, k: int, filters: dict
     return [(rows[i][0], float(scores[i])) for i in top]
 
 
-def rrf(*rankings: list[tuple[str, float]], k: int = RRF_K) -> dict[str, float]:
+def rrf(*rankings: list[tuple[str, float]], weights: tuple[float, ...] | None = None, k: int = RRF_K) -> dict[str, float]:
     fused: dict[str, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = weights[n] if weights else 1.0
         for rank, (chunk_id, _score) in enumerate(ranking, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (k + rank)
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
     return fused
 
 
@@ -231,15 +234,16 @@ def search(session: Session, request: SearchRequest, embedder: Any = None, *, bo
         used = "lexical"
     lex_rank = {cid: i for i, (cid, _) in enumerate(lex, start=1)}
     vec_rank = {cid: i for i, (cid, _) in enumerate(vec, start=1)}
-    fused = rrf(lex, vec)
+    fused = rrf(lex, vec, weights=(1.0, VECTOR_WEIGHT))
     ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-    hits = _hydrate(session, ordered, request.limit)
+    hits = _hydrate(session, ordered, request.limit, overview_weight=OVERVIEW_WEIGHT)
     for hit, cid in hits:
         hit.lexical_rank, hit.vector_rank = lex_rank.get(cid), vec_rank.get(cid)
     return SearchResponse(request.query, used, [h for h, _ in hits], note, name if vec else None)
 
 
-def _hydrate(session: Session, ordered: list[tuple[str, float]], limit: int) -> list[tuple[SearchHit, str]]:
+def _hydrate(session: Session, ordered: list[tuple[str, float]], limit: int,
+             overview_weight: float = 1.0) -> list[tuple[SearchHit, str]]:
     """Best passage per lesson, in fused order, up to `limit` lessons."""
     if not ordered:
         return []
@@ -249,10 +253,13 @@ def _hydrate(session: Session, ordered: list[tuple[str, float]], limit: int) -> 
         batch = ids[start:start + 500]
         params = {f"i{n}": cid for n, cid in enumerate(batch)}
         marks = ", ".join(f":i{n}" for n in range(len(batch)))
-        sql = (f"SELECT c.id, l.id, l.slug, l.route, l.title, ch.title, p.title, c.heading_path, c.text FROM chunks c "
+        sql = (f"SELECT c.id, l.id, l.slug, l.route, l.title, ch.title, p.title, c.heading_path, c.text, l.type FROM chunks c "
                f"{_JOINS} WHERE c.id IN ({marks})")
         for r in session.execute(text(sql), params):
             rows[r[0]] = r
+    if overview_weight != 1.0:  # overviews mention every lesson's topic; the lesson itself should win
+        ordered = sorted(((cid, s * (overview_weight if cid in rows and rows[cid][9] in ("index", "summary") else 1.0))
+                          for cid, s in ordered), key=lambda kv: (-kv[1], kv[0]))
     seen: set[Any] = set()
     out: list[tuple[SearchHit, str]] = []
     for cid, score in ordered:
