@@ -64,11 +64,13 @@ class PersonalizeController(Controller):
     path = "/api/personalize"
     tags = ["Personalization"]
 
-    @post("/", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
+    @post("/", status_code=200, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
           summary="The lesson adapted to your profile (cached, or generated now)")
-    def personalize(self, runtime: RuntimeDep, current_user_id: CurrentUserId, generator: Injected,
-                    data: JSONBody[PersonalizeCreate]) -> Personalized:
-        variant = service_for(runtime, generator).personalize(current_user_id, data.lesson_slug)
+    async def personalize(self, runtime: RuntimeDep, current_user_id: CurrentUserId, generator: Injected,
+                          data: JSONBody[PersonalizeCreate]) -> Personalized:
+        # async: database work and generation run in worker threads; concurrent requests for a variant being
+        # generated await that one flight without holding a thread (see PersonalizationService.apersonalize)
+        variant = await service_for(runtime, generator).apersonalize(current_user_id, data.lesson_slug)
         return Personalized(**variant.as_contract())
 
     @delete("/cache", status_code=200, sync_to_thread=True, responses=error_responses(401, 403, 404),

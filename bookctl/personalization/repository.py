@@ -108,8 +108,12 @@ def remove_miss(session: Session, miss_id: uuid.UUID) -> None:
     session.execute(delete(m.PersonalizationMiss).where(m.PersonalizationMiss.id == miss_id))
 
 
-def prune_misses(session: Session, before: datetime) -> int:
-    return session.execute(delete(m.PersonalizationMiss).where(m.PersonalizationMiss.created_at < before)).rowcount or 0
+def prune_misses(session: Session, before: datetime, user_id: uuid.UUID | None = None) -> int:
+    """Forget misses older than the window (the log never grows beyond one window per learner)."""
+    query = delete(m.PersonalizationMiss).where(m.PersonalizationMiss.created_at < before)
+    if user_id is not None:
+        query = query.where(m.PersonalizationMiss.user_id == user_id)
+    return session.execute(query).rowcount or 0
 
 
 def get_reset(session: Session, user_id: uuid.UUID) -> datetime | None:

@@ -76,6 +76,7 @@ class PersonalizationService:
         self.route_base, self.section_chars, self.prompt_version, self.clock = route_base, section_chars, prompt_version, clock
         self._key_locks = _KeyedLocks()
         self._user_locks = _KeyedLocks()
+        self._flights: dict[CacheKey, object] = {}  # asyncio single flight (apersonalize)
 
     @classmethod
     def from_runtime(cls, runtime: "Runtime", generator: Generator) -> "PersonalizationService":
@@ -103,9 +104,41 @@ class PersonalizationService:
     # ------------------------------------------------------------------ learner path (API)
 
     def personalize(self, user_id: uuid.UUID, lesson_ref: str) -> Variant:
-        """The variant of `lesson_ref` (slug or route) for this learner's current profile.
+        """The variant of `lesson_ref` (slug or route) for this learner's current profile."""
+        found = self.lookup(user_id, lesson_ref)
+        if isinstance(found, Variant):
+            return found
+        key, source, profile, reset = found
+        return self._generate_once(key, source, profile, user_id=user_id, reset=reset)
 
-        The cached path is two Core queries on one connection (learner + profile; lesson + its variant)."""
+    async def apersonalize(self, user_id: uuid.UUID, lesson_ref: str) -> Variant:
+        """`personalize` for an event loop: waiters for a variant being generated hold no worker thread.
+
+        The first request for an uncached key generates it in one worker thread; every concurrent request for the
+        same key awaits that flight, then reads the cache. So 100 concurrent misses cost 1 generation and 1
+        thread, and cached reads of other lessons never queue behind them."""
+        import asyncio
+
+        from anyio import to_thread
+
+        found = await to_thread.run_sync(self.lookup, user_id, lesson_ref)
+        if isinstance(found, Variant):
+            return found
+        key, source, profile, reset = found
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(to_thread.run_sync(
+                lambda: self._generate_once(key, source, profile, user_id=user_id, reset=reset)))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _f: self._flights.pop(key, None))
+            return await flight
+        await asyncio.wait({flight})  # its failure is the leader's to report; we look again
+        return await to_thread.run_sync(self.personalize, user_id, lesson_ref)
+
+    def lookup(self, user_id: uuid.UUID, lesson_ref: str):
+        """A cached Variant, or what generating it needs: (key, (slug, bucket_path), profile, reset).
+
+        Two Core queries on one connection (learner + profile; lesson + its variant)."""
         self._check_ref(lesson_ref)
         engine = self.sessions.kw["bind"]
         with engine.connect() as conn:
@@ -129,7 +162,7 @@ class PersonalizationService:
         if row.personalized_content is not None and (reset is None or created >= reset):
             return Variant(row.personalized_content, True, created, row.slug, profile.hash)
         key = CacheKey(row.id, row.content_hash, profile.hash, self.prompt_version, self.generator.model)
-        return self._generate_once(key, (row.slug, row.bucket_path), profile, user_id=user_id, reset=reset)
+        return key, (row.slug, row.bucket_path), profile, reset
 
     def _check_ref(self, ref: str) -> None:
         if not isinstance(ref, str) or not ref.strip() or len(ref) > 500:
@@ -232,6 +265,7 @@ class PersonalizationService:
                     f"personalization limit reached: {self.miss_limit} new variants per {self.miss_window:g}s; "
                     "cached variants are still served", detail={"limit": self.miss_limit, "window_seconds": self.miss_window,
                                                                  "retry_after": retry_after})
+            repo.prune_misses(session, since, user_id)
             return repo.add_miss(session, user_id, key.lesson_id, key.profile_hash, now)
 
     def _refund(self, miss_id: uuid.UUID) -> None:

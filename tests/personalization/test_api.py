@@ -91,3 +91,33 @@ def test_rate_limit_is_429(api):
         limited = client.post("/api/personalize", json={"lesson_slug": slugs[4]}, headers=auth).json()
         assert limited["error"] == "rate_limited" and limited["detail"]["limit"] == 4
         assert client.post("/api/personalize", json={"lesson_slug": slugs[0]}, headers=auth).json()["cached"] is True
+
+
+def test_100_concurrent_requests_over_http_cause_one_generation(api):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    env, url = api
+    env.llm.latency = 0.3
+    with httpx.Client(base_url=url, timeout=60) as client:
+        learners = [_learner(client) for _ in range(4)]
+        for auth in learners:
+            _onboard(client, auth)
+        other = env.lesson_slug("digital-vs-physical-ai")
+        env.llm.latency = 0.0
+        assert client.post("/api/personalize", json={"lesson_slug": other}, headers=learners[0]).status_code == 200
+        before = len(env.llm.calls_to(CHAT))
+        env.llm.latency = 0.3
+    barrier = threading.Barrier(100)
+
+    def hit(i: int):
+        with httpx.Client(base_url=url, timeout=60) as c:
+            barrier.wait()
+            return c.post("/api/personalize", json={"lesson_slug": LESSON}, headers=learners[i % 4]).json()
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        results = list(pool.map(hit, range(100)))
+    assert all("personalized_content" in r for r in results), results[:3]
+    assert len(env.llm.calls_to(CHAT)) - before == env.sections(LESSON)  # one generation
+    assert sum(not r["cached"] for r in results) == 1
+    assert len({r["personalized_content"] for r in results}) == 1
