@@ -104,3 +104,17 @@ def test_a_broken_receipt_is_ignored(workspace: Workspace) -> None:
     receipts(workspace)[0].write_text("{not json")
     assert sync(workspace)["unchanged"] == 34
     assert receipts(workspace)[0].read_text().startswith("{\"fingerprint\"")
+
+
+def test_quick_path_accepts_the_usual_spellings(workspace: Workspace) -> None:
+    sync(workspace)
+    sync(workspace)
+    book = str(workspace.book)
+    for args in (["sync", "--json", f"--book={book}"], ["sync", "--book", book, "--json"]):
+        result = workspace.run(*args)
+        assert result.code == 0 and result.json["unchanged"] == 34 and result.json["uploaded"] == 0
+    text = workspace.run("sync", "--book", book)
+    assert text.code == 0 and "unchanged 34" in text.stdout and "uploaded 0" in text.stdout
+    bad = workspace.run("sync", "--json", BOOKCTL_LOCK_TIMEOUT="never")
+    assert bad.code == 2 and "BOOKCTL_LOCK_TIMEOUT" in bad.stderr
+    assert workspace.run("sync", "--bogus").code == 2  # anything unknown still goes to Typer's usage error

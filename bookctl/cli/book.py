@@ -70,6 +70,19 @@ def sync(
     emit(result.as_dict(), as_json, _render_sync)
 
 
+def quick_noop(book: str | None, as_json: bool) -> bool:
+    """Print the result of a proven no-op sync and return True; False when the full sync must run."""
+    from pathlib import Path
+
+    from bookctl.pipeline import receipt
+
+    unchanged = receipt.try_noop(settings(Path(book) if book is not None else None))
+    if unchanged is None:
+        return False
+    emit(unchanged, as_json, _render_sync)
+    return True
+
+
 def _render_sync(data: dict[str, Any]) -> None:
     out = console()
     if data["dry_run"]:
