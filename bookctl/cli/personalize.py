@@ -24,6 +24,7 @@ def personalize(
     batch: Annotated[bool, typer.Option("--batch", help="Submit through the OpenAI Batch API (half price) instead.")] = False,
     collect: Annotated[str | None, typer.Option("--collect", metavar="BATCH_ID",
                                                 help="Write a finished batch's results into the cache (idempotent).")] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete variants of older lesson bodies or prompt versions.")] = False,
     concurrency: Annotated[int | None, typer.Option("--concurrency", min=1,
                                                     help="LLM calls in flight (default BOOKCTL_PERSONALIZE_CONCURRENCY).")] = None,
 ) -> None:
@@ -45,6 +46,10 @@ def personalize(
         bounded = pipe.BoundedGenerator(openai_gen, limit)
         service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=limit,
                                          route_base=s.route_base)
+        if prune:
+            removed = pipe.prune(runtime, s.book_slug or None, service.prompt_version)
+            emit({"pruned": removed}, as_json, lambda d: console().print(f"pruned {d['pruned']} stale variants"))
+            return
         if collect:
             result = pipe.collect_batch(runtime, _BatchView(service, openai_gen), collect, openai_gen.with_retries)
             emit(result, as_json, _render_collect)

@@ -429,3 +429,21 @@ def stage_report(session: Session, book: m.Book) -> dict[str, int]:
                               .join(lesson, lesson.id == pc.lesson_id)
                               .where(lesson.book_id == book.id, current_cond)) or 0
     return {"personalized": current, "profiles": profiles, "stale": total - current}
+
+
+def prune(runtime: "Runtime", book_slug: str | None, prompt_version: str) -> int:
+    """Delete this book's variants that can never be served again: made from an older lesson body, for a removed
+    lesson, or with another prompt version. (Variants of other models are kept: switching back serves them.)"""
+    from sqlalchemy import delete, or_
+
+    pc, lesson = m.PersonalizedContent, m.Lesson
+    with runtime.session() as session:
+        book = book_row(session, book_slug or _book_slug(runtime))
+        stale = (select(pc.id).join(lesson, lesson.id == pc.lesson_id)
+                 .where(lesson.book_id == book.id,
+                        or_(lesson.content_hash.is_(None), pc.content_hash != lesson.content_hash,
+                            lesson.removed_at.is_not(None), pc.prompt_version != prompt_version)))
+        ids = list(session.scalars(stale))
+        for start in range(0, len(ids), 500):
+            session.execute(delete(pc).where(pc.id.in_(ids[start:start + 500])))
+        return len(ids)

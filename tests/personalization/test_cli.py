@@ -144,3 +144,5 @@ def test_status_reports_personalized_and_stale_variants(sqlite_env):
     assert env.ws.run("sync").code == 0
     report = env.ws.run("status", "--json").json["stages"]["personalization"]
     assert report == {"personalized": 0, "profiles": 0, "stale": 2}
+    assert env.ws.run("personalize", "--prune", "--json").json == {"pruned": 2}
+    assert env.ws.run("status", "--json").json["stages"]["personalization"]["stale"] == 0
