@@ -184,11 +184,12 @@ def main() -> str:
               "written under the sync lock (`bookctl/pipeline/receipt.py`): a SHA-256 fingerprint of every input file "
               "and setting, a hash of the book's rows and the result. A re-sync recomputes the fingerprint (the "
               "baseline's work), re-reads the rows with the plain driver (sqlite3 / psycopg) and lists the store; only "
-              "when all three match is it answered without parsing or the ORM, otherwise the full sync runs. What is "
-              "left of the no-op is mostly start-up: Typer 0.29 imports pydantic to coerce options (~120-140 ms of CPU, "
-              "measured with pyinstrument), psycopg's import on PostgreSQL (~60-100 ms), then the fingerprint "
-              "(~40-60 ms), the row read and the store listing (~20-30 ms). A re-sync after one edit takes the full "
-              "path by design."]
+              "when all three match is it answered without parsing or the ORM, otherwise the full sync runs. The CLI "
+              "checks the receipt before Typer parses options (Typer 0.29 imports pydantic for that, ~100-130 ms of "
+              "CPU measured with pyinstrument). What is left of the no-op: interpreter and Typer import (~60 ms), "
+              "the fingerprint (~40-60 ms), the row read and the store listing (~20-30 ms), and on PostgreSQL "
+              "psycopg's import (~110 ms by `python -X importtime`, most of it loading libpq) and connecting. "
+              "A re-sync after one edit takes the full path by design."]
     lines += ["", f"Target: no-op re-sync of 1,000 lessons within 1 s and within 3x the baseline plus interpreter "
                   f"start-up, i.e. 3 x the hashing subprocess (3 x {baseline * 1000:.0f} ms = {budget * 1000:.0f} ms), 0 uploads; one edit uploads exactly 1 "
                   "(asserted on every run above). " + "; ".join(verdicts) + "."]
