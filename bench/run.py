@@ -2,7 +2,8 @@
 """Run every bench/*_bench.py and rewrite its section of BENCHMARKS.md.
 
 Each bench module defines `SECTION` (the `## ` heading it owns) and `main() -> str` (that section's
-markdown body). Sections of modules that did not run are kept as they are.
+markdown body); a module without `SECTION` writes its own section. Sections of modules that did not run
+are kept as they are.
 
     python bench/run.py            # every benchmark
     python bench/run.py sync       # only bench/sync_bench.py
@@ -49,12 +50,15 @@ def main(argv: list[str]) -> int:
         module = load(path)
         try:
             body = module.main()
-        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others' results
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             print(f"{path.name} failed: {exc!r}", file=sys.stderr)
             failed += 1
             continue
+        section = getattr(module, "SECTION", None)
+        if section is None:  # a module that writes its own section of BENCHMARKS.md (bench/api_bench.py)
+            continue
         text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
-        RESULTS.write_text(update_section(text, module.SECTION, body), encoding="utf-8")
+        RESULTS.write_text(update_section(text, section, body), encoding="utf-8")
         print(body, flush=True)
     return 1 if failed else 0
 
