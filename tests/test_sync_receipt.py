@@ -118,3 +118,11 @@ def test_quick_path_accepts_the_usual_spellings(workspace: Workspace) -> None:
     bad = workspace.run("sync", "--json", BOOKCTL_LOCK_TIMEOUT="never")
     assert bad.code == 2 and "BOOKCTL_LOCK_TIMEOUT" in bad.stderr
     assert workspace.run("sync", "--bogus").code == 2  # anything unknown still goes to Typer's usage error
+
+
+def test_an_unwritable_receipt_never_fails_the_sync(workspace: Workspace) -> None:
+    data_dir = Path(workspace.env["BOOKCTL_DATA_DIR"])
+    data_dir.mkdir(parents=True)
+    (data_dir / "sync-receipts").write_text("a file where the folder should be")
+    assert sync(workspace)["uploaded"] == 19
+    assert sync(workspace)["unchanged"] == 34

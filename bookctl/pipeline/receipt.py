@@ -108,16 +108,20 @@ def _store_keys(storage_url: str, book_slug: str) -> set[str] | None:
 
 
 def write_receipt(settings: "Settings", result: dict[str, Any]) -> None:
-    """Record a successful sync. Call it while the sync lock is still held."""
-    state = db_state(settings.database_url, result["book"])
-    if state is None:
-        return
+    """Record a successful sync. Call it while the sync lock is still held. Never fails the sync."""
     path = receipt_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint(settings), "db_state": state[0], "result": result},
-                              default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.unlink(missing_ok=True)  # a stale receipt must not outlive a sync that could not write a new one
+        state = db_state(settings.database_url, result["book"])
+        if state is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"fingerprint": fingerprint(settings), "db_state": state[0], "result": result},
+                                  default=str), encoding="utf-8")
+        os.replace(tmp, path)
+    except Exception:  # noqa: BLE001 - the sync itself succeeded; without a receipt the next one is just slower
+        return
 
 
 def try_noop(settings: "Settings") -> dict[str, Any] | None:
