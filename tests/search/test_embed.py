@@ -39,22 +39,22 @@ def test_embed_is_incremental_and_searchable(embed_ws, fake_openai):
     lesson = next(embed_ws.book.rglob("02-lesson-embodiment-hypothesis.md"))
     body = lesson.read_text()
     lesson.write_text(body.replace("## Morphological Computation\n",
-                                   "## Morphological Computation\n\nA passive walker descends a ramp with no motor at all.\n", 1))
+                                   "## Morphological Computation\n\nA zorblax walker descends a ramp with no motor at all.\n", 1))
     assert embed_ws.run("sync", "--json").code == 0
     edited = embed_ws.run("embed", "--json").json
     assert edited["changed"] == 1
     assert 1 <= edited["embedded"] <= 2 and edited["requests"] == 1
     assert edited["deleted"] == edited["embedded"]
     sent = fake_openai.calls_to("/v1/embeddings")[-1].body["input"]
-    assert all("passive walker" in t for t in sent)
+    assert all("zorblax walker" in t for t in sent)
 
-    found = embed_ws.run("search", "passive walker ramp", "--json").json
+    found = embed_ws.run("search", "zorblax walker", "--json").json
     assert found["mode"] == "hybrid"
     # the fake server's vectors are bag-of-words noise; the lexical side must put the new passage first
     hit = next(h for h in found["results"] if h["slug"] == EMBODIMENT)
     assert hit["lexical_rank"] == 1
     assert hit["route"].endswith("lesson-embodiment-hypothesis") and "Morphological Computation" in hit["heading_path"]
-    assert "passive walker" in hit["passage"] and hit["score"] > 0
+    assert "zorblax walker" in hit["passage"] and hit["score"] > 0
 
     status = embed_ws.run("status", "--json").json
     assert status["stages"]["embeddings"]["stale chunks"] == 0
