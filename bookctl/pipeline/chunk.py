@@ -118,7 +118,7 @@ def _blocks(body: str) -> list[_Block]:
 # Lines whose first non-blank character cannot open or close a block construct we care about (headings,
 # fences, setext underlines, HTML blocks) are replaced by their indentation + "x" before parsing: the line
 # structure, and so every token's `map`, is unchanged, and markdown-it-py has a fraction of the text to scan.
-_PLAIN_LINE = re.compile(r"(?m)^([ \t]*)(?![#`~=\-<\r\n]|$)[^\r\n]+")
+_PLAIN_LINE = re.compile(r"(?m)^([ \t]*)(?![#`~=\-<\r\n]|$)(?![^\r\n]*>)[^\r\n]+")  # '>' may end an HTML block
 _ATX = re.compile(r"^[ \t]*#{1,6}(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
 
 

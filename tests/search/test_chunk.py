@@ -103,3 +103,10 @@ def test_property_nothing_lost_and_within_bound(lines, bound, title):
         assert c.token_count <= bound
         assert c.text.strip()
     assert_nothing_lost(md, chunks)
+
+
+def test_multiline_html_comment_does_not_hide_later_headings():
+    md = "Intro.\n\n<!--\na note for editors -->\n\n## Later\n\nText under later.\n"
+    chunks = chunk_markdown(md, "L")
+    assert chunks[-1].heading_path == "L › Later"
+    assert_nothing_lost(md, chunks)

@@ -1,0 +1,1 @@
+"""Model clients: embedders (embedders.py, local_minilm.py, tokens.py) and chat generation (generate.py)."""
