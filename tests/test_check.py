@@ -71,7 +71,6 @@ def test_fixture_book_passes(ws: Workspace) -> None:
 
 
 def test_json_is_one_object_and_nothing_else(ws: Workspace) -> None:
-    edit(ws.book / "curriculum.md", "**Prerequisites:** Python", "**Prerequisites:** Python")  # untouched book
     result = ws.run("check", "--json")
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("{")
     assert set(result.json) >= {"book", "ok", "parts", "chapters", "lessons", "errors", "warnings", "problems"}
