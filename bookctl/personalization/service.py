@@ -69,7 +69,8 @@ class PersonalizationService:
     def __init__(self, sessions: sessionmaker[Session], store: "ObjectStore", generator: Generator, *,
                  concurrency: int = 4, miss_limit: int = 20, miss_window: float = 3600.0,
                  route_base: str = "/docs", section_chars: int = SECTION_CHARS,
-                 prompt_version: str = PROMPT_VERSION, clock: Callable[[], datetime] = utcnow) -> None:
+                 prompt_version: str = PROMPT_VERSION, clock: Callable[[], datetime] = utcnow,
+                 generation_threads: int = 16) -> None:
         self.sessions, self.store, self.generator = sessions, store, generator
         self.concurrency = max(1, concurrency)
         self.miss_limit, self.miss_window = miss_limit, miss_window
@@ -77,6 +78,9 @@ class PersonalizationService:
         self._key_locks = _KeyedLocks()
         self._user_locks = _KeyedLocks()
         self._flights: dict[CacheKey, object] = {}  # asyncio single flight (apersonalize)
+        self.generation_threads = generation_threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def from_runtime(cls, runtime: "Runtime", generator: Generator) -> "PersonalizationService":
@@ -114,26 +118,37 @@ class PersonalizationService:
     async def apersonalize(self, user_id: uuid.UUID, lesson_ref: str) -> Variant:
         """`personalize` for an event loop: waiters for a variant being generated hold no worker thread.
 
-        The first request for an uncached key generates it in one worker thread; every concurrent request for the
-        same key awaits that flight, then reads the cache. So 100 concurrent misses cost 1 generation and 1
-        thread, and cached reads of other lessons never queue behind them."""
+        Lookups run in the loop's default executor (short). The first request for an uncached key generates it
+        in this service's own generation pool, so long generations never occupy the threads other handlers
+        need; every concurrent request for the same key awaits that one flight, then reads the cache. So 100
+        concurrent misses cost 1 generation and 1 thread."""
         import asyncio
+        import functools
 
-        from anyio import to_thread
-
-        found = await to_thread.run_sync(self.lookup, user_id, lesson_ref)
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, self.lookup, user_id, lesson_ref)
         if isinstance(found, Variant):
             return found
         key, source, profile, reset = found
         flight = self._flights.get(key)
         if flight is None:
-            flight = asyncio.ensure_future(to_thread.run_sync(
-                lambda: self._generate_once(key, source, profile, user_id=user_id, reset=reset)))
+            call = functools.partial(self._generate_once, key, source, profile, user_id=user_id, reset=reset)
+            flight = loop.run_in_executor(self._generation_pool(), call)
             self._flights[key] = flight
             flight.add_done_callback(lambda _f: self._flights.pop(key, None))
             return await flight
         await asyncio.wait({flight})  # its failure is the leader's to report; we look again
-        return await to_thread.run_sync(self.personalize, user_id, lesson_ref)
+        return await loop.run_in_executor(None, self.personalize, user_id, lesson_ref)
+
+    def _generation_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.generation_threads, thread_name_prefix="personalize-gen")
+            return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def lookup(self, user_id: uuid.UUID, lesson_ref: str):
         """A cached Variant, or what generating it needs: (key, (slug, bucket_path), profile, reset).
