@@ -107,3 +107,20 @@ def test_matrix_is_a_cartesian_product_with_defaults():
     profiles = matrix("programming_experience=beginner,advanced;preferred_language=all")
     assert len(profiles) == 4
     assert {p.education_level for p in profiles} == {"undergraduate"}
+
+
+def test_prompt_adapts_as_the_spec_requires():
+    from bookctl.personalization.prompts import PROMPT_VERSION, build_messages, guidance
+
+    beginner = Profile.from_mapping(dict(education_level="high_school", programming_experience="beginner",
+                                         robotics_background=False, ai_ml_experience="none", preferred_language="ur"))
+    expert = Profile.from_mapping(dict(education_level="professional", programming_experience="advanced",
+                                       robotics_background=True, ai_ml_experience="advanced", preferred_language="en"))
+    g = guidance(beginner)
+    assert "Expand explanations" in g and "analogies" in g and "Urdu" in g and "code" in g  # FR-015/016/017
+    g = guidance(expert)
+    assert "Skip basics" in g and "analogies" not in g.replace("no basic analogies", "")
+    messages = build_messages(beginner, ORIGINAL)
+    assert ORIGINAL in messages[1]["content"] and "EXACTLY" in messages[0]["content"] and PROMPT_VERSION
+    corrected = build_messages(beginner, ORIGINAL, correction="code_block: missing", previous="bad")
+    assert [m["role"] for m in corrected] == ["system", "user", "assistant", "user"]
