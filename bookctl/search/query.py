@@ -23,6 +23,7 @@ MAX_QUERY_CHARS = 500
 MAX_LIMIT = 50
 RRF_K = 60
 CANDIDATES = 50  # per ranker, before fusion
+EF_SEARCH = 100  # pgvector hnsw.ef_search (candidate list size): recall vs latency, see BENCHMARKS.md
 VECTOR_WEIGHT = 1.0  # RRF weight of the semantic ranking (lexical = 1.0)
 OVERVIEW_WEIGHT = 0.8  # fused-score multiplier for chapter/part intros and summaries (type index|summary)
 FILTER_KEYS = ("part", "chapter", "layer", "type")
@@ -160,7 +161,7 @@ def lexical(session: Session, query: str, k: int, filters: dict[str, Any], book_
 
 
 def vector(session: Session, qvec: np.ndarray, model: str, k: int, filters: dict[str, Any],
-           book_id: Any = None) -> list[tuple[str, float]]:
+           book_id: Any = None, ef_search: int | None = None) -> list[tuple[str, float]]:
     dim = int(len(qvec))
     params: dict[str, Any] = {"model": model, "k": k}
     where = _where(filters, _uuid(session, book_id), params)
@@ -169,7 +170,7 @@ def vector(session: Session, qvec: np.ndarray, model: str, k: int, filters: dict
 
         params["q"] = "[" + ",".join(f"{x:.7g}" for x in qvec) + "]"
         if dim <= HNSW_MAX_DIM:
-            session.execute(text("SET LOCAL hnsw.ef_search = 100"))
+            session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search or max(EF_SEARCH, k))}"))
             session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
         cast = f"c.embedding::vector({dim})"
         sql = (f"SELECT c.id, 1 - ({cast} <=> CAST(:q AS vector({dim}))) AS score FROM chunks c {_JOINS} "
