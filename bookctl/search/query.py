@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bookctl.db.models import LESSON_TYPES
-from bookctl.errors import ValidationError
+from bookctl.errors import UpstreamError, ValidationError
 from bookctl.search.index import from_blob
 from bookctl.search.schema import TS_CONFIG, TSV_EXPR
 
@@ -228,8 +228,14 @@ def search(session: Session, request: SearchRequest, embedder: Any = None, *, bo
             note = (f"no embeddings for {name} yet (the index holds {', '.join(sorted(models))}): "
                     "lexical results only; run `bookctl embed`")
         else:
-            qvec = np.asarray(embedder.embed([request.query])[0], dtype=np.float32)
-            vec = vector(session, qvec, name, pool, request.filters, book_id)
+            try:
+                qvec = np.asarray(embedder.embed([request.query])[0], dtype=np.float32)
+            except UpstreamError as exc:  # the embedding service is down: still answer, lexically
+                if mode == "vector":
+                    raise
+                note = f"semantic search is unavailable ({exc.message}): lexical results only"
+            else:
+                vec = vector(session, qvec, name, pool, request.filters, book_id)
     used = "hybrid" if lex and vec else ("vector" if vec else "lexical")
     if mode == "hybrid" and note:
         used = "lexical"

@@ -149,3 +149,28 @@ def test_killed_embed_resumes_without_duplicates_or_orphans(tmp_path, fixture_bo
     assert len(per_lesson) == 19 and all(n == d for _, n, d in per_lesson)
     assert set().union(*[set(v) for _, v in vec_ok]) == ids
     assert ws.run("embed", "--json").json["requests"] == 0
+
+
+def test_search_degrades_to_lexical_when_the_embedder_fails(embed_ws):
+    from bookctl.config import load_settings
+    from bookctl.errors import UpstreamError
+    from bookctl.runtime import Runtime
+    from bookctl.search.query import search, validate
+
+    assert embed_ws.run("embed", "--json").code == 0
+
+    class Down:
+        name = "openai:text-embedding-3-small"
+        dim = 64
+
+        def embed(self, texts):
+            raise UpstreamError("embeddings request failed after 6 attempts: HTTP 503")
+
+    runtime = Runtime.open(load_settings({**embed_ws.env, "BOOKCTL_DATABASE_URL": embed_ws.env.get(
+        "BOOKCTL_DATABASE_URL", f"sqlite:///{embed_ws.root / '.bookctl' / 'bookctl.db'}")}), check_schema=False)
+    try:
+        with runtime.session() as session:
+            response = search(session, validate("lidar sensor"), Down())
+    finally:
+        runtime.close()
+    assert response.mode == "lexical" and "unavailable" in response.note and response.results
