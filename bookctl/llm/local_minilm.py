@@ -35,12 +35,12 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
     # exact (erf) GELU, as BERT uses; numpy has no erf, so use the vectorised float32 approximation
     # of Abramowitz-Stegun 7.1.26 (max error 1.5e-7), enough to reproduce the reference vector.
-    z = x / sqrt(2.0)
+    z = x * np.float32(1.0 / sqrt(2.0))
     sign = np.sign(z)
     a = np.abs(z)
     t = 1.0 / (1.0 + 0.3275911 * a)
     y = 1.0 - (((((1.061405429 * t - 1.453152073) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * np.exp(-a * a)
-    return 0.5 * x * (1.0 + sign * y)
+    return (0.5 * x * (1.0 + sign * y)).astype(np.float32, copy=False)
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
@@ -62,6 +62,9 @@ class MiniLM:
         path = path or model_dir()
         raw = load_file(str(path / "model.safetensors"))
         self.w = {k.removeprefix("bert.").removeprefix("model."): v.astype(np.float32) for k, v in raw.items()}
+        # linear layers as contiguous (in, out) matrices: one 2-D BLAS GEMM per layer instead of stacked matmuls
+        self.wt = {k: np.ascontiguousarray(v.T) for k, v in self.w.items()
+                   if k.startswith("encoder.") and k.endswith(".weight") and v.ndim == 2}
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
@@ -88,12 +91,14 @@ class MiniLM:
             p = f"encoder.layer.{i}."
 
             def lin(h: np.ndarray, name: str) -> np.ndarray:
-                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+                out = h.reshape(-1, h.shape[-1]) @ self.wt[p + name + ".weight"]
+                out += w[p + name + ".bias"]
+                return out.reshape(*h.shape[:-1], -1)
 
             q = lin(x, "attention.self.query").reshape(n, t, self.heads, hd).transpose(0, 2, 1, 3)
             k = lin(x, "attention.self.key").reshape(n, t, self.heads, hd).transpose(0, 2, 3, 1)
             v = lin(x, "attention.self.value").reshape(n, t, self.heads, hd).transpose(0, 2, 1, 3)
-            scores = (q @ k) / np.sqrt(hd) + bias
+            scores = (q @ k) * np.float32(1.0 / np.sqrt(hd)) + bias  # stay float32 (NEP 50 would promote)
             scores -= scores.max(-1, keepdims=True)
             probs = np.exp(scores)
             probs /= probs.sum(-1, keepdims=True)
