@@ -31,6 +31,13 @@ class ConfigError(BookctlError):
     kind = "config_error"
 
 
+class NotConfiguredError(ConfigError):
+    """An optional service (the LLM, OpenAI embeddings) is needed but not configured: 503 to an API client."""
+
+    status_code = 503
+    kind = "not_configured"
+
+
 class UsageError(ConfigError):
     kind = "usage_error"
     status_code = 400

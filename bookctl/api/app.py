@@ -15,6 +15,7 @@ Adding a controller (search, personalization, ...)
                                   is what makes an endpoint user-scoped.
    - `content: ContentService`    the cached book tree, lesson lookup by slug or route, lesson markdown
    - `embedder`, `generator`      whatever was passed to `create_app` (None when not configured)
+   - `personalization`            the app's one PersonalizationService
    - `signer: TokenSigner`        issues/verifies tokens (users controller only, normally)
 
    Mark them with the aliases in `bookctl.api.deps` (Litestar 2.23+ deprecates inferred dependencies):
@@ -57,11 +58,11 @@ def controllers() -> list[type]:
     from bookctl.api.progress import ProgressController
     from bookctl.api.users import UserController
 
-    found: list[type] = [HealthController, UserController, OnboardingController, PreferencesController,
-                         ContentController, ProgressController]
-    found.append(__import__("bookctl.api.personalize", fromlist=["PersonalizeController"]).PersonalizeController)
-    found.append(__import__("bookctl.api.search", fromlist=["SearchController"]).SearchController)
-    return found
+    from bookctl.api.personalize import PersonalizeController
+    from bookctl.api.search import SearchController
+
+    return [HealthController, UserController, OnboardingController, PreferencesController, ContentController,
+            ProgressController, PersonalizeController, SearchController]
 
 
 def create_app(
@@ -69,15 +70,23 @@ def create_app(
     *,
     embedder: Any = None,
     generator: Any = None,
+    personalization: Any = None,
     content: ContentService | None = None,
     extra_controllers: Sequence[type] = (),
     debug: bool = False,
 ) -> Litestar:
-    """Build the API over an open Runtime. `embedder`/`generator` are injected for search/personalization."""
+    """Build the API over an open Runtime. `embedder`/`generator` are injected for search/personalization.
+
+    `personalization` (a PersonalizationService) may be passed to share it with the caller (tests do); by
+    default one is built here over `generator`, or over an OpenAI client made from the settings. Either way it
+    is one instance per app: its per-key locks are what make the single flight.
+    """
     settings = runtime.settings
     signer = TokenSigner(load_secret_key(settings), settings.token_ttl)
     warn_if_header_mode(settings.auth)
     content = content or ContentService(runtime)
+    if personalization is None:
+        personalization = _personalization(runtime, generator)
 
     def _const(value: Any) -> Provide:
         def provider() -> Any:
@@ -91,6 +100,7 @@ def create_app(
         "content": _const(content),
         "embedder": _const(embedder),
         "generator": _const(generator),
+        "personalization": _const(personalization),
         "current_user_id": Provide(make_current_user_provider(signer, settings.auth)),
     }
     openapi = OpenAPIConfig(
@@ -115,3 +125,12 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         debug=debug,
     )
+
+
+def _personalization(runtime: Runtime, generator: Any) -> Any:
+    from bookctl.llm.generate import OpenAIGenerator
+    from bookctl.personalization.service import PersonalizationService
+
+    # OpenAIGenerator builds its HTTP client on first use, so an unconfigured server still starts; a cache
+    # miss then answers 503 naming OPENAI_API_KEY.
+    return PersonalizationService.from_runtime(runtime, generator or OpenAIGenerator.from_settings(runtime.settings))

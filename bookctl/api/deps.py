@@ -21,4 +21,4 @@ RuntimeDep = NamedDependency[Runtime]
 CurrentUserId = NamedDependency[uuid.UUID]
 Content = NamedDependency[ContentService]
 Signer = NamedDependency[TokenSigner]
-Injected = NamedDependency[Any]  # embedder / generator
+Injected = NamedDependency[Any]  # embedder, generator, personalization

@@ -78,7 +78,9 @@ def handle_exception(request: Request, exc: Exception) -> Response[ErrorResponse
     if isinstance(exc, BookctlError):
         if exc.status_code >= 500:
             log.error("%s %s: %s: %s", request.method, request.url.path, exc.kind, exc.message)
-        return error_response(exc.status_code, exc.kind, exc.message, exc.detail)
+        retry_after = exc.detail.get("retry_after")
+        headers = {"Retry-After": str(int(retry_after))} if isinstance(retry_after, (int, float)) else None
+        return error_response(exc.status_code, exc.kind, exc.message, exc.detail, headers=headers)
     if isinstance(exc, ValidationException):
         return _validation(exc)
     if isinstance(exc, HTTPException):

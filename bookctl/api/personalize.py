@@ -21,15 +21,12 @@ learner must not be able to wipe other learners' cache or run up the bill):
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from litestar import Controller, delete, post
 from litestar.params import JSONBody
 
-from bookctl.api.deps import CurrentUserId, Injected, RuntimeDep
+from bookctl.api.deps import CurrentUserId, Injected
 from bookctl.api.errors import error_responses
-from bookctl.runtime import Runtime
 
 
 class PersonalizeCreate(msgspec.Struct):
@@ -47,33 +44,20 @@ class CacheCleared(msgspec.Struct):
     deleted_count: int
 
 
-def service_for(runtime: Runtime, generator: Any):
-    """One PersonalizationService per (runtime, generator): its per-key locks make the single flight."""
-    from bookctl.llm.generate import OpenAIGenerator
-    from bookctl.personalization.service import PersonalizationService
-
-    services: dict[int, Any] = runtime.__dict__.setdefault("_personalization_services", {})
-    slot = id(generator)
-    if slot not in services:
-        gen = generator if generator is not None else OpenAIGenerator.from_settings(runtime.settings)  # lazy client
-        services[slot] = (generator, PersonalizationService.from_runtime(runtime, gen))
-    return services[slot][1]
-
-
 class PersonalizeController(Controller):
     path = "/api/personalize"
     tags = ["Personalization"]
 
     @post("/", status_code=200, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
           summary="The lesson adapted to your profile (cached, or generated now)")
-    async def personalize(self, runtime: RuntimeDep, current_user_id: CurrentUserId, generator: Injected,
+    async def personalize(self, personalization: Injected, current_user_id: CurrentUserId,
                           data: JSONBody[PersonalizeCreate]) -> Personalized:
         # async: database work and generation run in worker threads; concurrent requests for a variant being
         # generated await that one flight without holding a thread (see PersonalizationService.apersonalize)
-        variant = await service_for(runtime, generator).apersonalize(current_user_id, data.lesson_slug)
+        variant = await personalization.apersonalize(current_user_id, data.lesson_slug)
         return Personalized(**variant.as_contract())
 
     @delete("/cache", status_code=200, sync_to_thread=True, responses=error_responses(401, 403, 404),
             summary="Stop serving you the current variants (they are regenerated for you, within your limit)")
-    def clear_cache(self, runtime: RuntimeDep, current_user_id: CurrentUserId, generator: Injected) -> CacheCleared:
-        return CacheCleared(service_for(runtime, generator).clear_cache(current_user_id))
+    def clear_cache(self, personalization: Injected, current_user_id: CurrentUserId) -> CacheCleared:
+        return CacheCleared(personalization.clear_cache(current_user_id))

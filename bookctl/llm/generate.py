@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
-from bookctl.errors import ConfigError, UpstreamError, UpstreamTimeoutError
+from bookctl.errors import NotConfiguredError, UpstreamError, UpstreamTimeoutError
 
 if TYPE_CHECKING:
     from bookctl.config import Settings
@@ -79,7 +79,7 @@ class OpenAIGenerator:
                 from openai import OpenAI
 
                 if not self.api_key and not self.base_url:
-                    raise ConfigError("OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server) is not set")
+                    raise NotConfiguredError("OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server) is not set")
                 self._client = OpenAI(api_key=self.api_key or "unused", base_url=self.base_url,
                                       timeout=self.timeout, max_retries=0)
             return self._client

@@ -177,16 +177,16 @@ import threading  # noqa: E402
 def api(any_workspace, llm):
     """(Env, base URL): the learner API with personalization over real HTTP, on each dialect."""
     from bookctl.api.app import create_app
+    from bookctl.personalization.service import PersonalizationService
 
     result = any_workspace.run("sync", "--json")
     assert result.code == 0, result.stderr
     settings = load_settings({**any_workspace.env, "BOOKCTL_SECRET_KEY": "s" * 40, "BOOKCTL_PERSONALIZE_MISS_LIMIT": "4"})
     runtime = Runtime.open(settings)
     generator = make_generator(llm, timeout=0.5, attempts=2)
-    app = create_app(runtime, generator=generator)
-    from bookctl.api.personalize import service_for
-
-    env = Env(any_workspace, runtime, llm, generator, service_for(runtime, generator))
+    service = PersonalizationService.from_runtime(runtime, generator)
+    app = create_app(runtime, generator=generator, personalization=service)
+    env = Env(any_workspace, runtime, llm, generator, service)
     with LiveServer(app) as server:
         yield env, server.url
     runtime.close()

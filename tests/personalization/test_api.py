@@ -88,8 +88,10 @@ def test_rate_limit_is_429(api):
         _onboard(client, auth)
         codes = [client.post("/api/personalize", json={"lesson_slug": s}, headers=auth).status_code for s in slugs]
         assert codes == [200, 200, 200, 200, 429]
-        limited = client.post("/api/personalize", json={"lesson_slug": slugs[4]}, headers=auth).json()
+        response = client.post("/api/personalize", json={"lesson_slug": slugs[4]}, headers=auth)
+        limited = response.json()
         assert limited["error"] == "rate_limited" and limited["detail"]["limit"] == 4
+        assert int(response.headers["Retry-After"]) == limited["detail"]["retry_after"] > 0
         assert client.post("/api/personalize", json={"lesson_slug": slugs[0]}, headers=auth).json()["cached"] is True
 
 
