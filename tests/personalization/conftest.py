@@ -14,6 +14,7 @@ from bookctl.llm.generate import OpenAIGenerator, RetryPolicy
 from bookctl.personalization.service import PersonalizationService
 from bookctl.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAI, PersonalizeFake
+from tests.live import LiveServer
 
 LESSON = "what-is-physical-ai/lesson-embodiment-hypothesis"
 CODE_LESSON = "part-summary"  # the fixture lesson with fenced code blocks (looked up by suffix below)
@@ -134,43 +135,7 @@ def sqlite_env(workspace, llm):
 
 # ---------------------------------------------------------------- the app over real HTTP
 
-class LiveServer:
-    """The Litestar app under uvicorn on 127.0.0.1 in a thread."""
 
-    def __init__(self, app) -> None:
-        import socket
-
-        import uvicorn
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "LiveServer":
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-import threading  # noqa: E402
 
 
 @pytest.fixture
