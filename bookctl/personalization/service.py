@@ -17,12 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, ContextManager, Iterator
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bookctl.db import models as m
+from bookctl.db.engine import unit_of_work
 from bookctl.errors import ConflictError, NotFoundError, RateLimitedError, UpstreamError, ValidationError
 from bookctl.llm.generate import Generator
 from bookctl.personalization import repository as repo
@@ -88,17 +89,10 @@ class PersonalizationService:
         return cls(runtime.sessions, runtime.store, generator, concurrency=s.personalize_concurrency,
                    miss_limit=s.personalize_miss_limit, miss_window=s.personalize_miss_window, route_base=s.route_base)
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def _session(self) -> ContextManager[Session]:
+        # This service is its own edge for the single flight: each step (look up, charge a miss, store the
+        # variant) must commit before the slow LLM call or the next waiter, so it owns short transactions.
+        return unit_of_work(self.sessions)
 
     def key_for(self, lesson: m.Lesson, profile: Profile) -> CacheKey:
         if not lesson.content_hash:

@@ -282,7 +282,6 @@ def run(service: "PersonalizationService", plan: Plan, *, concurrency: int,
         on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     todo = plan.todo
     generated, failed = 0, []
-    tokens_in = tokens_out = 0
     started = time.perf_counter()
     done = 0
     if on_progress:
