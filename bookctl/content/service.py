@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
+from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.content import schemas as s
 from bookctl.db import models as m
 from bookctl.errors import NotFoundError
@@ -259,7 +260,8 @@ class ContentService:
         return self.entry(ref).lesson
 
     def lesson_content(self, ref: str) -> s.LessonContent:
-        """The lesson's markdown from the object store. A planned lesson is a 404 with its own message."""
+        """The lesson's markdown from the object store, without its front matter (the page metadata is in the
+        lesson fields). A planned lesson is a 404 with its own message."""
         entry = self.entry(ref)
         lesson = entry.lesson
         if not entry.written or not entry.bucket_path:
@@ -270,7 +272,7 @@ class ContentService:
         key = (entry.bucket_path, lesson.content_hash)
         text = self._bodies.get(key)
         if text is None:
-            text = self.runtime.store.get(entry.bucket_path).decode("utf-8", errors="replace")
+            text = strip_front_matter(self.runtime.store.get(entry.bucket_path).decode("utf-8", errors="replace"))
             with self._lock:
                 self._bodies[key] = text
                 while len(self._bodies) > self._body_cache_size:

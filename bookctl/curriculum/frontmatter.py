@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -12,6 +13,22 @@ try:  # libyaml is ~10x faster; a no-op sync of a large book parses every file's
     _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - pure-python fallback
     _Loader = yaml.SafeLoader
+
+
+# A leading '---' line, anything, then a closing '---' or '...' line. One definition for every reader of
+# synced lesson bodies (search chunks, LLM input, the content API); parsing the YAML is split_front_matter's job.
+_BLOCK = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(?:.*?\r?\n)??(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def split_block(markdown: str) -> tuple[str, str]:
+    """(the front matter block exactly as written, the body); ('', markdown) when there is none."""
+    match = _BLOCK.match(markdown)
+    return (markdown[:match.end()], markdown[match.end():]) if match else ("", markdown)
+
+
+def strip_front_matter(markdown: str) -> str:
+    """The markdown a learner reads: the lesson without its front matter."""
+    return split_block(markdown)[1]
 
 
 def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], int, list[Problem]]:

@@ -31,16 +31,6 @@ class GuardFailure(Exception):
         return f"{self.rule}: {self.message}"
 
 
-def split_front_matter(text: str) -> tuple[str, str]:
-    """('---\\n...\\n---\\n', body) or ('', text). Only the body is personalized."""
-    if text.startswith("---\n") or text.startswith("---\r\n"):
-        end = re.search(r"^---[ \t]*\r?\n?", text[4:], re.MULTILINE)
-        if end is not None:
-            cut = 4 + end.end()
-            return text[:cut], text[cut:]
-    return "", text
-
-
 def code_blocks(markdown: str) -> list[str]:
     """Every fenced code block, fence lines included, exactly as written (an unclosed fence runs to the end)."""
     blocks: list[str] = []

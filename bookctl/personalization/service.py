@@ -27,7 +27,8 @@ from bookctl.db.engine import unit_of_work
 from bookctl.errors import ConflictError, NotFoundError, RateLimitedError, UpstreamError, ValidationError
 from bookctl.llm.generate import Generator
 from bookctl.personalization import repository as repo
-from bookctl.personalization.guards import GuardFailure, check_variant, sections, split_front_matter
+from bookctl.curriculum.frontmatter import split_block
+from bookctl.personalization.guards import GuardFailure, check_variant, sections
 from bookctl.personalization.profile import PROFILE_FIELDS, Profile
 from bookctl.personalization.prompts import PROMPT_VERSION, build_messages
 from bookctl.personalization.repository import CacheKey, aware
@@ -369,7 +370,7 @@ def _tidy(text: str) -> str:
 def _lesson_text(raw: bytes) -> str:
     """The Markdown after the front matter, with LF line endings (models answer in LF; the code guard compares
     verbatim, so CRLF sources are normalized before the LLM sees them)."""
-    _front, body = split_front_matter(raw.decode("utf-8").replace("\r\n", "\n"))
+    _front, body = split_block(raw.decode("utf-8").replace("\r\n", "\n"))
     return body.lstrip("\n")
 
 

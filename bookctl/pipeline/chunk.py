@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.llm.tokens import DEFAULT_ENCODING, get_encoding
 
 CHUNKER_VERSION = "md-1"
@@ -23,7 +24,6 @@ DEFAULT_MAX_TOKENS = 500
 DEFAULT_OVERLAP = 0.15
 PATH_SEP = " › "
 
-_FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n.*?\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n")
 _WS = re.compile(r"\s+")
 
@@ -54,11 +54,6 @@ def normalise(text: str) -> str:
 def chunk_hash(heading_path: str, text: str) -> str:
     payload = f"{CHUNKER_VERSION}\0{normalise(embed_text(heading_path, text))}"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def strip_front_matter(markdown: str) -> str:
-    match = _FRONT_MATTER.match(markdown)
-    return markdown[match.end():] if match else markdown
 
 
 @lru_cache(maxsize=1)

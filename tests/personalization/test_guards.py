@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bookctl.errors import ValidationError
-from bookctl.personalization.guards import GuardFailure, check_variant, code_blocks, sections, split_front_matter
+from bookctl.curriculum.frontmatter import split_block
+from bookctl.personalization.guards import GuardFailure, check_variant, code_blocks, sections
 from bookctl.personalization.profile import Profile, matrix
 from tests.fakes.openai_server import personalize_transform
 
@@ -80,9 +81,9 @@ def test_sections_split_at_h2_outside_code_and_join_back():
 
 
 def test_front_matter_split():
-    fm, body = split_front_matter("---\ntitle: X\n---\n# Body\n")
+    fm, body = split_block("---\ntitle: X\n---\n# Body\n")
     assert fm == "---\ntitle: X\n---\n" and body == "# Body\n"
-    assert split_front_matter("# No front matter\n") == ("", "# No front matter\n")
+    assert split_block("# No front matter\n") == ("", "# No front matter\n")
 
 
 def test_profile_uses_only_prompt_fields_and_is_canonical():
