@@ -87,6 +87,8 @@ def create_app(
     content = content or ContentService(runtime)
     if personalization is None:
         personalization = _personalization(runtime, generator)
+    if embedder is None:
+        embedder = _embedder(runtime)
 
     def _const(value: Any) -> Provide:
         def provider() -> Any:
@@ -134,3 +136,14 @@ def _personalization(runtime: Runtime, generator: Any) -> Any:
     # OpenAIGenerator builds its HTTP client on first use, so an unconfigured server still starts; a cache
     # miss then answers 503 naming OPENAI_API_KEY.
     return PersonalizationService.from_runtime(runtime, generator or OpenAIGenerator.from_settings(runtime.settings))
+
+
+def _embedder(runtime: Runtime) -> Any:
+    from bookctl.errors import ConfigError
+    from bookctl.llm.embedders import make_embedder
+
+    try:
+        return make_embedder(runtime.settings)  # the local model loads on first use, not here
+    except ConfigError as exc:
+        log.warning("search is lexical only: %s", exc.message)  # the search response says so too
+        return None

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody
@@ -48,26 +45,6 @@ class SearchResults(msgspec.Struct):
     model: str | None = None
 
 
-_embedders: dict[int, Any] = {}
-_lock = threading.Lock()
-
-
-def _embedder_for(runtime, injected: Any) -> Any:
-    """The embedder create_app was given, else one built from settings (once per runtime)."""
-    if injected is not None:
-        return injected
-    with _lock:
-        if id(runtime) not in _embedders:
-            from bookctl.errors import BookctlError
-            from bookctl.llm.embedders import make_embedder
-
-            try:
-                _embedders[id(runtime)] = make_embedder(runtime.settings)
-            except BookctlError:
-                _embedders[id(runtime)] = None  # lexical search still works; the response says so
-        return _embedders[id(runtime)]
-
-
 class SearchController(Controller):
     path = "/api/search"
     tags = ["Search"]
@@ -81,5 +58,5 @@ class SearchController(Controller):
         filters = msgspec.to_builtins(data.filters) if data.filters is not None else None
         request = validate(data.query, data.limit, filters)
         with runtime.session() as session:
-            response = search(session, request, _embedder_for(runtime, embedder))
+            response = search(session, request, embedder)
         return msgspec.convert(response.as_dict(), SearchResults)
