@@ -61,7 +61,10 @@ def wrk(url: str, duration: int, *, connections: int = 64, script: Path | None =
         headers: dict[str, str] | None = None) -> dict:
     """One wrk run (a separate load-generator process): req/s, p50/p99 in ms, non-2xx count, socket errors."""
     import re
+    import shutil
 
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     for k, v in (headers or {}).items():
         cmd += ["-H", f"{k}: {v}"]
