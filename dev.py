@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run bookctl with nothing but Python 3.11+ and the package registries.
 
-    python3 dev.py run     # set up .venv, then check + sync the bundled sample book (SQLite + local files)
+    python3 dev.py run     # set up .venv, then check, sync and embed the bundled sample book (SQLite + local files)
     python3 dev.py test    # set up .venv, then run the whole test suite (SQLite and PostgreSQL)
     python3 dev.py bench   # set up .venv, then run the benchmarks and rewrite BENCHMARKS.md
 
@@ -56,7 +56,9 @@ def main(argv: list[str]) -> int:
     what = argv[0] if argv else "run"
     setup()
     if what == "run":
-        for step in (["check"], ["sync"], ["status"]):
+        steps = (["check"], ["sync"], ["embed"], ["search", "how do I smooth out noisy sensor readings", "--limit", "3"],
+                 ["status"])
+        for step in steps:
             print(f"$ bookctl {' '.join(step)}", flush=True)
             if code := run(*step):
                 return code

@@ -15,14 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def book_slug(s) -> str:
-    """The slug sync uses for this book folder (read leniently: embed/search never validate the book)."""
-    from bookctl.curriculum import load_book
-    from bookctl.curriculum.routes import slugify
+    from bookctl.curriculum import book_slug as slug_of
 
-    if s.book_slug:
-        return s.book_slug
-    book, _problems = load_book(s.book_dir, s.route_base, None)
-    return book.slug if book.title else slugify(s.book_dir.resolve().name)
+    return slug_of(s.book_dir, s.book_slug or None)
 
 
 def embed(

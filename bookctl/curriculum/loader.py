@@ -43,6 +43,18 @@ def load_book(root: Path | str, route_base: str = "/docs", slug: str | None = No
     return book, sorted(set(problems))
 
 
+def book_slug(root: Path | str, slug: str | None = None) -> str:
+    """The slug `load_book` gives this book, from the outline alone (embed, search and status need no more)."""
+    root = Path(root)
+    if slug:
+        return slug
+    try:
+        fields, _parts, _problems = parse_outline((root / OUTLINE).read_text(encoding="utf-8").removeprefix("\ufeff"), OUTLINE)
+    except (OSError, UnicodeDecodeError):
+        fields = {}
+    return slugify(fields.get("slug") or fields.get("title") or root.resolve().name)
+
+
 def parse_book(root: Path | str, route_base: str = "/docs", slug: str | None = None) -> tuple[Book, list[Problem]]:
     """Like load_book, but raise ContentError when the book has errors (warnings are returned)."""
     book, problems = load_book(root, route_base, slug)

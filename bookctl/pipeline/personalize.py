@@ -188,14 +188,12 @@ def make_plan(runtime: "Runtime", service: "PersonalizationService", profiles_sp
 def _book_slug(runtime: "Runtime") -> str | None:
     """The slug of the book at BOOKCTL_BOOK, as sync names it (None: fall back to the only synced book)."""
     try:
-        from bookctl.curriculum import load_book
-        from bookctl.curriculum.routes import slugify
+        from bookctl.curriculum import book_slug
 
         s = runtime.settings
         if not (Path(s.book_dir) / "curriculum.md").is_file():
             return None
-        book, _problems = load_book(s.book_dir, s.route_base, None)
-        return book.slug if book.title else slugify(Path(s.book_dir).resolve().name)
+        return book_slug(s.book_dir)
     except Exception:  # noqa: BLE001 - only a hint; the database decides
         return None
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from bookctl.curriculum import load_book
-from bookctl.curriculum.routes import slugify
 from bookctl.db import models as m
 from bookctl.pipeline.sync import content_hash
 
@@ -22,7 +21,7 @@ STAGE_REPORTS: dict[str, Any] = {}
 def status(runtime: "Runtime", book_dir: Path, route_base: str = "/docs", slug: str | None = None) -> dict[str, Any]:
     book, problems = load_book(book_dir, route_base, slug)
     readable = not any(p.severity == "error" for p in problems)
-    book_slug = book.slug if book.title or slug else slugify(book_dir.resolve().name)
+    book_slug = book.slug
     with runtime.session() as session:
         row = session.scalar(select(m.Book).where(m.Book.slug == book_slug))
         lessons = [] if row is None else list(session.scalars(
