@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import lru_cache
 from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
@@ -57,6 +58,7 @@ GOAL_TAGS: dict[str, frozenset[str]] = {
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+@lru_cache(maxsize=64)  # a handful of distinct layers, asked about for every lesson on every request
 def layer_rank(layer: str | None) -> int:
     """`L2-L3` -> 2, `L1` -> 1, None/unknown -> 0."""
     numbers = [int(n) for n in re.findall(r"\d+", layer or "")]
