@@ -1,10 +1,11 @@
 """Progress: start (idempotent), complete, add time, per-lesson status and a summary.
 
-Writes are race-free without application locks: a row is created with INSERT ... ON CONFLICT DO NOTHING
-(unique (user_id, lesson_id)) and then changed with single atomic UPDATE statements, e.g.
-``time_spent_seconds = time_spent_seconds + :delta``. Concurrent requests on the same row therefore lose
-nothing, on SQLite and on PostgreSQL. Each write transaction starts with its write (no read first), so
-SQLite never has to upgrade a read snapshot into a write lock.
+Writes are race-free without application locks: each is ONE statement, an upsert on the unique
+(user_id, lesson_id) whose conflict branch changes the row atomically (e.g.
+``time_spent_seconds = time_spent_seconds + :delta``) and RETURNING the result. Concurrent requests on the
+same row therefore lose nothing, on SQLite (3.35+) and on PostgreSQL, and a write costs one round trip.
+Each write transaction starts with its write (no read first), so SQLite never has to upgrade a read
+snapshot into a write lock.
 
 Lessons are passed in as `LessonEntry` objects from the content snapshot (no lookup query).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,25 +39,24 @@ def _require_written(entry: LessonEntry) -> None:
                             detail={"lesson": entry.lesson.slug, "status": entry.lesson.status, "reason": "planned"})
 
 
-def _insert_ignore(session: Session, user_id: uuid.UUID, lesson_id: uuid.UUID, **values) -> None:
+def _upsert(session: Session, user_id: uuid.UUID, entry: LessonEntry, new: dict, existing: dict) -> LessonProgress:
+    """Insert the row with `new` values, or apply `existing` (SQL expressions over the row) to it; one statement."""
+    _require_written(entry)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    stmt = insert(T).values(id=new_id(), user_id=user_id, lesson_id=lesson_id, created_at=now, updated_at=now,
-                            **values).on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
+    stmt = (insert(T)
+            .values(id=new_id(), user_id=user_id, lesson_id=entry.id, created_at=now, updated_at=now, **new)
+            .on_conflict_do_update(index_elements=["user_id", "lesson_id"], set_=existing)
+            .returning(T.status, T.started_at, T.completed_at, T.time_spent_seconds))
     try:
-        session.execute(stmt)
+        row = session.execute(stmt).one()
     except IntegrityError:  # the only other constraint is the user foreign key (the caller rolls back)
         raise NotFoundError(f"user {user_id} not found", detail={"user_id": str(user_id)}) from None
+    return _progress(entry, row)
 
 
-def _where(user_id: uuid.UUID, lesson_id: uuid.UUID):
-    return (T.user_id == user_id) & (T.lesson_id == lesson_id)
-
-
-def _read(session: Session, user_id: uuid.UUID, entry: LessonEntry) -> LessonProgress:
-    row = session.execute(select(T.status, T.started_at, T.completed_at, T.time_spent_seconds)
-                          .where(_where(user_id, entry.id))).first()
+def _progress(entry: LessonEntry, row) -> LessonProgress:
     lesson = entry.lesson
     if row is None:
         return LessonProgress(lesson_id=lesson.id, slug=lesson.slug, route=lesson.route, title=lesson.title,
@@ -68,31 +68,32 @@ def _read(session: Session, user_id: uuid.UUID, entry: LessonEntry) -> LessonPro
 
 def get_progress(session: Session, user_id: uuid.UUID, entry: LessonEntry) -> LessonProgress:
     get_user_row(session, user_id)
-    return _read(session, user_id, entry)
+    row = session.execute(select(T.status, T.started_at, T.completed_at, T.time_spent_seconds)
+                          .where(T.user_id == user_id, T.lesson_id == entry.id)).first()
+    return _progress(entry, row)
 
 
 def start(session: Session, user_id: uuid.UUID, entry: LessonEntry) -> LessonProgress:
     """Mark a lesson in progress. Idempotent: a started or completed lesson keeps its state and dates."""
-    _require_written(entry)
     now = utcnow()
-    _insert_ignore(session, user_id, entry.id, status="in_progress", started_at=now, time_spent_seconds=0)
-    session.execute(update(T).where(_where(user_id, entry.id), T.status == "not_started")
-                    .values(status="in_progress", started_at=func.coalesce(T.started_at, now), updated_at=now))
-    session.flush()
-    return _read(session, user_id, entry)
+    fresh = T.status == "not_started"
+    return _upsert(session, user_id, entry, {"status": "in_progress", "started_at": now, "time_spent_seconds": 0}, {
+        "status": case((fresh, "in_progress"), else_=T.status),
+        "started_at": func.coalesce(T.started_at, now),
+        "updated_at": case((fresh, now), else_=T.updated_at),
+    })
 
 
 def complete(session: Session, user_id: uuid.UUID, entry: LessonEntry) -> LessonProgress:
     """Mark a lesson completed (starting it if needed). The first completion time is kept."""
-    _require_written(entry)
     now = utcnow()
-    _insert_ignore(session, user_id, entry.id, status="completed", started_at=now, completed_at=now,
-                   time_spent_seconds=0)
-    session.execute(update(T).where(_where(user_id, entry.id))
-                    .values(status="completed", started_at=func.coalesce(T.started_at, now),
-                            completed_at=func.coalesce(T.completed_at, now), updated_at=now))
-    session.flush()
-    return _read(session, user_id, entry)
+    return _upsert(session, user_id, entry,
+                   {"status": "completed", "started_at": now, "completed_at": now, "time_spent_seconds": 0}, {
+                       "status": "completed",
+                       "started_at": func.coalesce(T.started_at, now),
+                       "completed_at": func.coalesce(T.completed_at, now),
+                       "updated_at": now,
+                   })
 
 
 def add_time(session: Session, user_id: uuid.UUID, entry: LessonEntry, seconds: int) -> LessonProgress:
@@ -100,15 +101,13 @@ def add_time(session: Session, user_id: uuid.UUID, entry: LessonEntry, seconds: 
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_TIME_DELTA:
         raise ValidationError(f"seconds must be a whole number from 1 to {MAX_TIME_DELTA}",
                               detail={"field": "seconds", "minimum": 1, "maximum": MAX_TIME_DELTA})
-    _require_written(entry)
     now = utcnow()
-    _insert_ignore(session, user_id, entry.id, status="in_progress", started_at=now, time_spent_seconds=0)
-    session.execute(update(T).where(_where(user_id, entry.id))
-                    .values(time_spent_seconds=T.time_spent_seconds + seconds,
-                            status=case((T.status == "not_started", "in_progress"), else_=T.status),
-                            started_at=func.coalesce(T.started_at, now), updated_at=now))
-    session.flush()
-    return _read(session, user_id, entry)
+    return _upsert(session, user_id, entry, {"status": "in_progress", "started_at": now, "time_spent_seconds": seconds}, {
+        "time_spent_seconds": T.time_spent_seconds + seconds,
+        "status": case((T.status == "not_started", "in_progress"), else_=T.status),
+        "started_at": func.coalesce(T.started_at, now),
+        "updated_at": now,
+    })
 
 
 def progress_map(session: Session, user_id: uuid.UUID) -> dict[uuid.UUID, tuple[str, int, datetime | None]]:
