@@ -144,6 +144,18 @@ def test_missing_chapter_folder_in_existing_part(ws: Workspace) -> None:
     assert "did you mean 03-humanoid-robotics-landscape/" in problem["message"]
 
 
+def test_missing_chapter_folder_without_a_close_name_is_planned(ws: Workspace) -> None:
+    chapter3 = ws.book / "docs/01-Physical-AI-Foundations/03-humanoid-robotics-landscape"
+    for file in chapter3.iterdir():
+        file.unlink()
+    chapter3.rmdir()
+    code, data, _ = check(ws)
+    assert code == 0
+    infos = [p for p in data["problems"] if "Chapter 3 folder" in p["message"]]
+    assert infos and infos[0]["severity"] == "info" and infos[0]["line"] == 63
+    assert "planned" in infos[0]["message"]
+
+
 def test_missing_part_folder_with_a_close_name_is_an_error(ws: Workspace) -> None:
     (ws.book / "docs/01-Physical-AI-Foundations").rename(ws.book / "docs/01-Physical-AI-Fundations")
     problem = assert_one_error(ws, "curriculum.md", 39, "Part 1 folder")

@@ -103,6 +103,34 @@ def test_removed_lesson_is_deleted_with_its_object(any_workspace: Workspace) -> 
     check_consistent(database_url(ws), ws.storage)
 
 
+def test_writing_a_planned_lesson_keeps_its_row(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
+
+    def lesson_id(slug: str):
+        engine = make_engine(database_url(ws))
+        with Session(engine) as session:
+            found = session.scalar(select(m.Lesson.id).where(m.Lesson.slug == slug))
+        engine.dispose()
+        return found
+
+    planned_id = lesson_id("ros2-architecture/nodes-topics-services-and-actions")
+    chapter4 = ws.book / "docs/02-ROS2-Fundamentals/04-ros2-architecture"
+    chapter4.mkdir(parents=True)  # Part 2 is now being written, chapter by chapter (chapters 5-7 stay planned)
+    (chapter4 / "01-lesson-nodes-topics.md").write_text(
+        "---\ntitle: Nodes, Topics, Services and Actions\nsidebar_position: 1\n---\n\n# Nodes\n\nA node is a process.\n",
+        encoding="utf-8")
+    data = sync(ws)
+    assert (data["created"], data["deleted"], data["updated"], data["uploaded"]) == (0, 0, 1, 1)
+    rows = {r["slug"]: r for r in dump_lessons(database_url(ws))}
+    written = rows["ros2-architecture/lesson-nodes-topics"]
+    assert "ros2-architecture/nodes-topics-services-and-actions" not in rows
+    assert written["status"] == "written" and lesson_id("ros2-architecture/lesson-nodes-topics") == planned_id
+    assert written["route"] == "/docs/ROS2-Fundamentals/ros2-architecture/lesson-nodes-topics"
+    assert rows["ros2-packages-with-python/building-ros-2-packages-with-rclpy"]["status"] == "planned"
+    check_consistent(database_url(ws), ws.storage)
+
+
 def test_lesson_with_progress_is_retired_not_deleted(any_workspace: Workspace) -> None:
     ws = any_workspace
     sync(ws)

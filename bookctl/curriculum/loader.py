@@ -129,10 +129,15 @@ def _read_part(book: Book, part: Part, folder: Path, route_base: str, problems: 
     for chapter in part.chapters:
         chapter_dir = folder / chapter.folder if chapter.folder else None
         if chapter_dir is None or not chapter_dir.is_dir():
-            if chapter.folder:
-                close = difflib.get_close_matches(chapter.folder, unclaimed, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]}/?" if close else ": create it, or fix the **Folder:** line"
-                problems.append(Problem(OUTLINE, chapter.line, f"Chapter {chapter.number} folder docs/{part.folder}/{chapter.folder}/ does not exist{hint}"))
+            # Not written yet (planned) — editors write a part chapter by chapter, and git keeps no empty
+            # folder for the rest — unless a folder the outline does not claim says it names the wrong one.
+            close = difflib.get_close_matches(chapter.folder, unclaimed, n=1, cutoff=0.6) if chapter.folder else []
+            where = f"docs/{part.folder}/{chapter.folder}/"
+            if close or (chapter.folder and unclaimed):
+                hint = f"did you mean {close[0]}/?" if close else f"the part has unclaimed folders: {', '.join(unclaimed)}"
+                problems.append(Problem(OUTLINE, chapter.line, f"Chapter {chapter.number} folder {where} does not exist; {hint}"))
+            elif chapter.folder:
+                problems.append(Problem(OUTLINE, chapter.line, f"Chapter {chapter.number} folder {where} does not exist yet: its lessons are planned", "info"))
             _plan_topics(chapter, part, 0)
             continue
         chapter.exists = True

@@ -82,6 +82,7 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     rows = {} if book_row is None else {
         r.slug: r for r in session.scalars(select(m.Lesson).where(m.Lesson.book_id == book_row.id))
     }
+    _adopt_planned(rows, lessons)
     stored = set(store.list(f"books/{book.slug}/"))
 
     uploads: list[tuple[Lesson, str, str]] = []
@@ -116,6 +117,24 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     _delete_stale_parts(session, book_row, part_rows)
     session.flush()
     return result
+
+
+def _adopt_planned(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> None:
+    """Key a planned row under the slug of the file that now writes it, so the lesson keeps its id.
+
+    A planned lesson's slug comes from its outline bullet and a written one's from its file name; the
+    bullet and the file are the same lesson when they share the chapter and the number (the n-th bullet is
+    the file numbered n). The upsert then renames the row instead of deleting one and creating another.
+    """
+    in_book = {lesson.slug for lesson in lessons}
+    vacated = {(slug.rsplit("/", 1)[0], row.number): row for slug, row in rows.items()
+               if row.status == "planned" and slug not in in_book and "/" in slug}
+    for lesson in lessons:
+        if lesson.status != "written" or lesson.slug in rows or "/" not in lesson.slug:
+            continue
+        row = vacated.pop((lesson.slug.rsplit("/", 1)[0], lesson.number), None)
+        if row is not None:
+            rows[lesson.slug] = rows.pop(row.slug)
 
 
 def _assign(row: Any, values: dict[str, Any]) -> bool:
@@ -197,7 +216,7 @@ def _upsert_lessons(session: Session, book: Book, book_row: m.Book, part_rows: d
         values = {
             "part_id": part_rows[lesson.part_number].id if lesson.part_number else None,
             "chapter_id": chapter_rows[lesson.chapter_number].id if lesson.chapter_number else None,
-            "number": lesson.number, "position": position, "title": lesson.title[:255],
+            "slug": lesson.slug, "number": lesson.number, "position": position, "title": lesson.title[:255],
             "outline_title": lesson.outline_title[:255] if lesson.outline_title else None,
             "route": lesson.route, "type": lesson.type, "status": lesson.status, "layer": lesson.layer,
             "description": lesson.description,
@@ -209,7 +228,7 @@ def _upsert_lessons(session: Session, book: Book, book_row: m.Book, part_rows: d
         }
         row = rows.get(lesson.slug)
         if row is None:
-            row = m.Lesson(book_id=book_row.id, slug=lesson.slug, prerequisites=[], vector_ids=[], **values)
+            row = m.Lesson(book_id=book_row.id, prerequisites=[], vector_ids=[], **values)
             session.add(row)
             outcome[lesson.slug] = "created"
         else:
