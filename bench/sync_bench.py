@@ -180,8 +180,8 @@ def main() -> str:
               "and setting, a hash of the book's rows and the result. A re-sync recomputes the fingerprint (the "
               "baseline's work), re-reads the rows with the plain driver (sqlite3 / psycopg) and lists the store; only "
               "when all three match is it answered without parsing or the ORM, otherwise the full sync runs. The CLI "
-              "checks the receipt before Typer parses options (Typer 0.29 imports pydantic for that, ~100-130 ms of "
-              "CPU measured with pyinstrument). What is left of the no-op: interpreter and Typer import (~60 ms), "
+              "checks the receipt before it even imports Typer (Typer 0.29 and the pydantic it loads cost ~40 ms to import "
+              "and ~100 ms to parse options). What is left of the no-op: interpreter start-up and bookctl's settings (~40 ms), "
               "the fingerprint (~40-60 ms), the row read and the store listing (~20-30 ms), and on PostgreSQL "
               "psycopg's import (~110 ms by `python -X importtime`, most of it loading libpq) and connecting. "
               "A re-sync after one edit takes the full path by design."]

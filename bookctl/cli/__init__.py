@@ -5,27 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-import typer
-
 from bookctl.errors import BookctlError, ContentError
-
-app = typer.Typer(
-    name="bookctl", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-    help="Content pipeline and learner API for a personalized, interactive textbook.",
-)
-
-
-def _register() -> None:
-    from bookctl.cli import book, db, serve
-
-    book.register(app)
-    app.add_typer(db.app, name="db")
-    serve.register(app)
-    __import__("bookctl.cli.search", fromlist=["register"]).register(app)
-    __import__("bookctl.cli.personalize", fromlist=["register"]).register(app)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,6 +17,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if _quick_noop_sync(args):
             return
+        from bookctl.cli.app import app  # Typer (and the pydantic it loads) only when a command needs it
+
         app(args=args, prog_name="bookctl")
     except BookctlError as exc:
         _report(exc, as_json="--json" in args)
@@ -67,9 +49,21 @@ def _quick_noop_sync(args: list[str]) -> bool:
         else:  # --dry-run, --help, anything else: Typer's business
             return False
         i += 1
-    from bookctl.cli.book import quick_noop
+    from pathlib import Path
 
-    return quick_noop(book, as_json)
+    from bookctl.config import load_settings
+    from bookctl.pipeline import receipt
+
+    unchanged = receipt.try_noop(load_settings().with_book(Path(book) if book is not None else None))
+    if unchanged is None:
+        return False
+    if as_json:
+        sys.stdout.write(json.dumps(unchanged, default=str, sort_keys=True) + "\n")
+    else:
+        from bookctl.cli.book import render_sync
+
+        render_sync(unchanged)
+    return True
 
 
 def _report(exc: BookctlError, as_json: bool) -> None:

@@ -48,7 +48,7 @@ def sync(
     s = settings(book)
     if not dry_run and (unchanged := receipt.try_noop(s)) is not None:
         # Proven no-op (same files, same rows, same objects as the last sync): skip parsing and the ORM.
-        emit(unchanged, as_json, _render_sync)
+        emit(unchanged, as_json, render_sync)
         return
 
     from bookctl.curriculum import parse_book
@@ -67,23 +67,10 @@ def sync(
                               on_done=write_receipt)
     finally:
         runtime.close()
-    emit(result.as_dict(), as_json, _render_sync)
+    emit(result.as_dict(), as_json, render_sync)
 
 
-def quick_noop(book: str | None, as_json: bool) -> bool:
-    """Print the result of a proven no-op sync and return True; False when the full sync must run."""
-    from pathlib import Path
-
-    from bookctl.pipeline import receipt
-
-    unchanged = receipt.try_noop(settings(Path(book) if book is not None else None))
-    if unchanged is None:
-        return False
-    emit(unchanged, as_json, _render_sync)
-    return True
-
-
-def _render_sync(data: dict[str, Any]) -> None:
+def render_sync(data: dict[str, Any]) -> None:
     out = console()
     if data["dry_run"]:
         for item in data["plan"]:

@@ -1,0 +1,23 @@
+"""The Typer app: every command group registered on one `app` (imported by `bookctl.cli.main` when needed)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="bookctl", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Content pipeline and learner API for a personalized, interactive textbook.",
+)
+
+
+def _register() -> None:
+    from bookctl.cli import book, db, personalize, search, serve
+
+    book.register(app)
+    app.add_typer(db.app, name="db")
+    serve.register(app)
+    search.register(app)
+    personalize.register(app)
+
+
+_register()
