@@ -26,11 +26,16 @@ class Runtime:
         from bookctl.db.engine import connect_errors_as_config
         from bookctl.db.migrate import ensure_schema
 
+        store = open_store(settings.storage_url)  # first: a bad URL must not leave a database behind
         engine = make_engine(settings.database_url)
-        if check_schema:
-            with connect_errors_as_config(settings.database_url):
-                ensure_schema(engine, settings.database_url, auto=settings.is_embedded_db)
-        return cls(settings, engine, make_session_factory(engine), open_store(settings.storage_url))
+        try:
+            if check_schema:
+                with connect_errors_as_config(settings.database_url):
+                    ensure_schema(engine, settings.database_url, auto=settings.is_embedded_db)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(settings, engine, make_session_factory(engine), store)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -58,6 +58,7 @@ def test_unavailable_storage_backend_is_a_config_error(ws: Workspace) -> None:
     result = ws.run("sync", BOOKCTL_STORAGE_URL=f"s3://key:{SECRET}@bucket/prefix")
     assert result.code == 2
     assert "BOOKCTL_STORAGE_URL" in result.stderr and SECRET not in result.stderr + result.stdout
+    assert not Path(ws.env["BOOKCTL_DATA_DIR"]).exists()  # refused before the embedded database was created
 
 
 def test_api_key_never_printed(ws: Workspace) -> None:
