@@ -25,7 +25,8 @@ import msgspec
 from litestar import Controller, delete, post
 from litestar.params import JSONBody
 
-from bookctl.api.deps import CurrentUserId, Injected
+from bookctl.api.content import snapshot
+from bookctl.api.deps import Content, CurrentUserId, Injected
 from bookctl.api.errors import error_responses
 
 
@@ -50,11 +51,14 @@ class PersonalizeController(Controller):
 
     @post("/", status_code=200, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
           summary="The lesson adapted to your profile (cached, or generated now)")
-    async def personalize(self, personalization: Injected, current_user_id: CurrentUserId,
+    async def personalize(self, personalization: Injected, content: Content, current_user_id: CurrentUserId,
                           data: JSONBody[PersonalizeCreate]) -> Personalized:
+        # The lesson is named the way every content endpoint names it (slug, route or doc id).
+        await snapshot(content)
+        slug = content.entry(data.lesson_slug).lesson.slug
         # async: database work and generation run in worker threads; concurrent requests for a variant being
         # generated await that one flight without holding a thread (see PersonalizationService.apersonalize)
-        variant = await personalization.apersonalize(current_user_id, data.lesson_slug)
+        variant = await personalization.apersonalize(current_user_id, slug)
         return Personalized(**variant.as_contract())
 
     @delete("/cache", status_code=200, sync_to_thread=True, responses=error_responses(401, 403, 404),

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from bookctl.curriculum.frontmatter import strip_front_matter
+from bookctl.curriculum.routes import strip_number_prefix
 from bookctl.content import schemas as s
 from bookctl.db import models as m
 from bookctl.errors import NotFoundError
@@ -58,9 +59,11 @@ class ChapterEntry:
 class Snapshot:
     book: s.Book
     fingerprint: tuple
+    route_base: str = "/docs"
     lessons: dict[uuid.UUID, LessonEntry] = field(default_factory=dict)  # in reading order
     by_slug: dict[str, LessonEntry] = field(default_factory=dict)
     by_route: dict[str, LessonEntry] = field(default_factory=dict)
+    by_doc_id: dict[str, LessonEntry] = field(default_factory=dict)  # the file's path under docs/, as written or unprefixed
     parts: dict[int, s.Part] = field(default_factory=dict)
     parts_by_id: dict[uuid.UUID, s.Part] = field(default_factory=dict)
     chapters: dict[int, s.Chapter] = field(default_factory=dict)
@@ -68,14 +71,19 @@ class Snapshot:
     part_summaries: list[s.PartSummary] = field(default_factory=list)
 
     def find(self, ref: str) -> LessonEntry | None:
-        """A lesson by slug (`chapter/lesson`) or by route (`/docs/...`, trailing slash optional)."""
+        """A lesson by slug (`chapter/lesson`), by route (`/docs/...`, trailing slash optional) or by its file's
+        Docusaurus doc id (`01-Part/01-chapter/02-lesson-x`, number prefixes optional, `docs/` and `.md` allowed),
+        which is what a frontend that knows only the file tends to send."""
         ref = ref.strip()
         bare = ref.strip("/")
         if not bare:
             return self.by_route.get("/") or None
-        entry = self.by_slug.get(bare)
+        entry = self.by_slug.get(bare) or self.by_route.get("/" + bare)
         if entry is None:
-            entry = self.by_route.get("/" + bare)
+            entry = self.by_doc_id.get(_doc_id(bare))
+        base = self.route_base.strip("/")
+        if entry is None and base and bare.startswith(base + "/"):  # the route base in front of a slug
+            entry = self.by_slug.get(bare[len(base) + 1:])
         return entry
 
     def written(self) -> list[LessonEntry]:
@@ -153,7 +161,7 @@ class ContentService:
             nxt = written_order[i + 1].slug if i + 1 < len(written_order) else None
             neighbours[row.id] = (prev, nxt)
 
-        snap = Snapshot(book=None, fingerprint=fp)  # type: ignore[arg-type]
+        snap = Snapshot(book=None, fingerprint=fp, route_base=self.runtime.settings.route_base)  # type: ignore[arg-type]
         book_pages: list[s.LessonSummary] = []
         part_pages: dict[uuid.UUID, list[s.LessonSummary]] = {p.id: [] for p in parts}
         chapter_lessons: dict[uuid.UUID, list[s.LessonSummary]] = {c.id: [] for c in chapters}
@@ -182,6 +190,10 @@ class ContentService:
             snap.by_slug[row.slug] = entry
             if row.route:
                 snap.by_route[row.route.rstrip("/") or "/"] = entry
+            if row.source_path:
+                doc_id = _doc_id(row.source_path)
+                snap.by_doc_id[doc_id] = entry
+                snap.by_doc_id.setdefault("/".join(strip_number_prefix(p) for p in doc_id.split("/")), entry)
             if chapter is not None:
                 chapter_lessons[chapter.id].append(summary)
                 chapter_lesson_ids[chapter.id].append(row.id)
@@ -279,6 +291,14 @@ class ContentService:
                     self._bodies.popitem(last=False)
         return s.LessonContent(slug=lesson.slug, route=lesson.route, title=lesson.title,
                                content_hash=lesson.content_hash, format="markdown", content=text)
+
+
+def _doc_id(path: str) -> str:
+    """`docs/01-a/02-b.md` -> `01-a/02-b`."""
+    path = path.strip("/").removeprefix("docs/")
+    for suffix in (".mdx", ".md"):
+        path = path.removesuffix(suffix)
+    return path
 
 
 def _is_uuid(value: str) -> bool:
