@@ -147,3 +147,16 @@ def _embedder(runtime: Runtime) -> Any:
     except ConfigError as exc:
         log.warning("search is lexical only: %s", exc.message)  # the search response says so too
         return None
+
+
+def from_environment() -> Litestar:
+    """The app for one worker process of `bookctl serve --workers N` (uvicorn imports it by name).
+
+    Each worker is an edge of its own: it reads the settings once and opens its own Runtime, closed at shutdown.
+    """
+    from bookctl.config import load_settings
+
+    runtime = Runtime.open(load_settings())
+    app = create_app(runtime)
+    app.on_shutdown.append(runtime.close)
+    return app
