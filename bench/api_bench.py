@@ -42,7 +42,7 @@ def _env(root: Path, db_url: str) -> dict[str, str]:
     return env
 
 
-def bench_dialect(dialect: str, duration: int) -> dict[str, dict]:
+def bench_dialect(dialect: str, duration: int, workers: int = 1) -> dict[str, dict]:
     root = Path(tempfile.mkdtemp(prefix=f"bookctl-apibench-{dialect}-"))
     server = None
     try:
@@ -59,7 +59,7 @@ def bench_dialect(dialect: str, duration: int) -> dict[str, dict]:
         upgrade(engine, db_url)
         engine.dispose()
         subprocess.run([py, "-m", "bookctl", "sync", "--json"], env=env, cwd=root, check=True, capture_output=True)
-        with serve(env, root) as base:
+        with serve(env, root, workers=workers) as base:
             created = httpx.post(base + "/api/user/create", json={}).json()
             auth = {"Authorization": f"Bearer {created['token']}"}
             httpx.post(base + "/api/onboarding", headers=auth, json={
@@ -92,11 +92,11 @@ def render(all_results: dict[str, dict[str, dict]], duration: int) -> str:
         "## API",
         "",
         f"`bench/api_bench.py`: wrk, {CONNECTIONS} connections, 2 threads, {duration} s per endpoint, against "
-        "`bookctl serve` (one uvicorn process) on the robotics book; the ceiling is `/healthz`, a constant "
+        "`bookctl serve` (one uvicorn process, then `--workers 2`) on the robotics book; the ceiling is `/healthz`, a constant "
         "response from the same app in the same run. Targets: book tree >= 50% of the ceiling's throughput, "
         "p99 <= 20 ms.",
         "",
-        "| database | endpoint | req/s | p99 (ms) | share of ceiling | non-2xx |",
+        "| database, workers | endpoint | req/s | p99 (ms) | share of ceiling | non-2xx |",
         "|---|---|---:|---:|---:|---:|",
     ]
     verdicts = []
@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv if argv is not None else [])
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
-    results = {d: bench_dialect(d, args.duration) for d in args.dialects.split(",")}
+    results = {f"{d}, {w} worker{'s' if w > 1 else ''}": bench_dialect(d, args.duration, w)
+               for d in args.dialects.split(",") for w in (1, 2)}
     section = render(results, args.duration)
     write_section(section)
     print(section)

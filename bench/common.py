@@ -31,12 +31,12 @@ def postgres(tmp: Path):
 
 
 @contextmanager
-def serve(env: dict[str, str], cwd: Path, timeout: float = 30.0) -> Iterator[str]:
-    """`bookctl serve` on a free loopback port in its own process; yields its base URL, stops it after."""
+def serve(env: dict[str, str], cwd: Path, timeout: float = 30.0, workers: int = 1) -> Iterator[str]:
+    """`bookctl serve` on a free loopback port in its own process(es); yields its base URL, stops it after."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "bookctl", "serve", "--port", str(port), "--no-access-log",
-                             "--log-level", "warning"], env=env, cwd=cwd)
+    proc = subprocess.Popen([sys.executable, "-m", "bookctl", "serve", "--port", str(port), "--workers", str(workers),
+                             "--no-access-log", "--log-level", "warning"], env=env, cwd=cwd)
     try:
         deadline = time.monotonic() + timeout
         while True:
