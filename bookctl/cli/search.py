@@ -66,9 +66,6 @@ def search(
     lesson_type: Annotated[str | None, typer.Option("--type", help="Only lesson|lab|summary|index.")] = None,
 ) -> None:
     """Search the book: the same hybrid search POST /api/search serves."""
-    from sqlalchemy import select
-
-    from bookctl.db import models as m
     from bookctl.llm.embedders import make_embedder
     from bookctl.runtime import Runtime
     from bookctl.search.query import search as run_search, validate
@@ -80,8 +77,7 @@ def search(
     runtime = Runtime.open(s)
     try:
         with runtime.session() as session:
-            book_id = session.scalar(select(m.Book.id).where(m.Book.slug == slug))
-            response = run_search(session, request, embedder, book_id=book_id)
+            response = run_search(session, request, embedder, book_slug=slug)
     finally:
         runtime.close()
     emit(response.as_dict(), as_json, _render_search)

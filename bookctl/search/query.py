@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from bookctl.db import models as m
 from bookctl.db.models import LESSON_TYPES
 from bookctl.errors import UpstreamError, ValidationError
 from bookctl.search.index import from_blob
@@ -209,8 +210,11 @@ def indexed_models(session: Session, book_id: Any = None) -> dict[str, int]:
 
 
 def search(session: Session, request: SearchRequest, embedder: Any = None, *, book_id: Any = None,
-           mode: str = "hybrid") -> SearchResponse:
-    """`mode`: hybrid (default), lexical or vector (the last two for evaluation)."""
+           book_slug: str | None = None, mode: str = "hybrid") -> SearchResponse:
+    """`mode`: hybrid (default), lexical or vector (the last two for evaluation). `book_id` or `book_slug`
+    narrows the search to one book (the API searches every synced book)."""
+    if book_id is None and book_slug is not None:
+        book_id = session.scalar(select(m.Book.id).where(m.Book.slug == book_slug))
     models = indexed_models(session, book_id)
     if not models:
         return _titles_only(session, request, book_id)
