@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 
 from bookctl.api.deps import Injected, RuntimeDep
 from bookctl.api.errors import error_responses
-from bookctl.search.query import MAX_LIMIT, MAX_QUERY_CHARS
+from bookctl.search.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchResponse
 
 
 class SearchFilters(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -24,27 +24,6 @@ class SearchQuery(msgspec.Struct, forbid_unknown_fields=True):
     filters: SearchFilters | None = None
 
 
-class SearchResult(msgspec.Struct):
-    slug: str
-    route: str | None
-    title: str
-    chapter_title: str | None
-    part_title: str | None
-    heading_path: str
-    passage: str
-    score: float
-    lexical_rank: int | None = None
-    vector_rank: int | None = None
-
-
-class SearchResults(msgspec.Struct):
-    query: str
-    mode: str  # hybrid | lexical | vector | titles
-    results: list[SearchResult]
-    note: str | None = None
-    model: str | None = None
-
-
 class SearchController(Controller):
     path = "/api/search"
     tags = ["Search"]
@@ -52,11 +31,10 @@ class SearchController(Controller):
 
     @post("/", status_code=200, sync_to_thread=True, responses=error_responses(400, 502, 503),
           summary=f"Hybrid lexical + semantic search over the book (query ≤ {MAX_QUERY_CHARS} chars, limit ≤ {MAX_LIMIT})")
-    def search(self, data: JSONBody[SearchQuery], runtime: RuntimeDep, embedder: Injected) -> SearchResults:
+    def search(self, data: JSONBody[SearchQuery], runtime: RuntimeDep, embedder: Injected) -> SearchResponse:
         from bookctl.search.query import search, validate
 
         filters = msgspec.to_builtins(data.filters) if data.filters is not None else None
         request = validate(data.query, data.limit, filters)
         with runtime.session() as session:
-            response = search(session, request, embedder)
-        return msgspec.convert(response.as_dict(), SearchResults)
+            return search(session, request, embedder)

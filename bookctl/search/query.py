@@ -7,9 +7,10 @@ One function, `search`, serves `bookctl search` and `POST /api/search`.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import msgspec
 import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -17,7 +18,6 @@ from sqlalchemy.orm import Session
 from bookctl.db import models as m
 from bookctl.db.models import LESSON_TYPES
 from bookctl.errors import UpstreamError, ValidationError
-from bookctl.search.index import from_blob
 from bookctl.search.schema import TS_CONFIG, TSV_EXPR
 
 MAX_QUERY_CHARS = 500
@@ -42,8 +42,9 @@ class SearchRequest:
     filters: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class SearchHit:
+class SearchHit(msgspec.Struct):
+    """One lesson found: what the CLI prints and POST /api/search returns (one shape for both)."""
+
     slug: str
     route: str | None
     title: str
@@ -56,8 +57,7 @@ class SearchHit:
     vector_rank: int | None = None
 
 
-@dataclass
-class SearchResponse:
+class SearchResponse(msgspec.Struct):
     query: str
     mode: str  # hybrid | lexical | vector | titles
     results: list[SearchHit]
@@ -65,8 +65,7 @@ class SearchResponse:
     model: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "mode": self.mode, "note": self.note, "model": self.model,
-                "results": [asdict(h) for h in self.results]}
+        return msgspec.to_builtins(self)
 
 
 def validate(query: Any, limit: Any = 10, filters: Any = None) -> SearchRequest:
