@@ -1,23 +1,14 @@
-"""What several benchmarks share: a free port, a PostgreSQL to measure on, `bookctl serve` in a subprocess."""
+"""What several benchmarks share: a PostgreSQL to measure on, `bookctl serve` in a subprocess, wrk."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.live import bookctl_serve  # noqa: E402  (one `bookctl serve` launcher for the tests and the benchmarks)
 
 
 def postgres(tmp: Path):
@@ -30,31 +21,9 @@ def postgres(tmp: Path):
     return "postgresql+psycopg://" + server.get_uri().split("://", 1)[1], server
 
 
-@contextmanager
-def serve(env: dict[str, str], cwd: Path, timeout: float = 30.0, workers: int = 1) -> Iterator[str]:
+def serve(env: dict[str, str], cwd: Path, timeout: float = 30.0, workers: int = 1):
     """`bookctl serve` on a free loopback port in its own process(es); yields its base URL, stops it after."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "bookctl", "serve", "--port", str(port), "--workers", str(workers),
-                             "--no-access-log", "--log-level", "warning"], env=env, cwd=cwd)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("bookctl serve did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    return bookctl_serve(env, cwd, workers=workers, timeout=timeout)
 
 
 def wrk(url: str, duration: int, *, connections: int = 64, script: Path | None = None,

@@ -1,10 +1,16 @@
-"""A Litestar app under a real uvicorn server on 127.0.0.1 (random free port), in a thread."""
+"""Real servers on 127.0.0.1 (random free port): a Litestar app under uvicorn in a thread (`LiveServer`), or
+`bookctl serve` in its own process(es) (`bookctl_serve`, also used by the benchmarks)."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 import httpx
 
@@ -43,3 +49,30 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@contextmanager
+def bookctl_serve(env: dict[str, str], cwd: Path, *, workers: int = 1, timeout: float = 30.0) -> Iterator[str]:
+    """`bookctl serve` as a subprocess on a free port; yields its base URL once /healthz answers, stops it after."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "bookctl", "serve", "--port", str(port), "--workers", str(workers),
+                             "--no-access-log", "--log-level", "warning"], env=env, cwd=cwd)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("bookctl serve did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
