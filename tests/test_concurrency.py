@@ -19,7 +19,7 @@ def ws(request, tmp_path: Path, fixture_book: Path) -> Workspace:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'shared.db'}"
     else:
-        url = create_pg_database(request.getfixturevalue("pg_admin_url"))
+        url = create_pg_database(request)
     workspace = make_workspace(tmp_path / "ws", fixture_book, url)
     assert workspace.run("db", "upgrade").code == 0
     return workspace

@@ -37,7 +37,7 @@ def workspace_on(dialect: str, root: Path, book: Path, request) -> Workspace:
     if dialect == "sqlite":
         ws = make_workspace(root, book, f"sqlite:///{root / 'crash.db'}")
     else:
-        ws = make_workspace(root, book, create_pg_database(request.getfixturevalue("pg_admin_url")))
+        ws = make_workspace(root, book, create_pg_database(request))
     assert ws.run("db", "upgrade").code == 0
     return ws
 

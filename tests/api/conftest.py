@@ -68,7 +68,7 @@ def _build_env(tmp: Path, book_src: Path, url: str | None, augment: bool) -> Env
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def book_env(request, tmp_path_factory) -> Env:
     """The (augmented) robotics book synced into SQLite and into PostgreSQL."""
-    url = None if request.param == "sqlite" else create_pg_database(request.getfixturevalue("pg_admin_url"))
+    url = None if request.param == "sqlite" else create_pg_database(request)
     return _build_env(tmp_path_factory.mktemp(f"api-{request.param}"), FIXTURE_BOOK, url, augment=True)
 
 
