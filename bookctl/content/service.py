@@ -69,6 +69,8 @@ class Snapshot:
     chapters: dict[int, s.Chapter] = field(default_factory=dict)
     chapters_by_id: dict[uuid.UUID, ChapterEntry] = field(default_factory=dict)
     part_summaries: list[s.PartSummary] = field(default_factory=list)
+    #: Derived data other services compute once per snapshot (it is replaced, never changed, on a sync).
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def find(self, ref: str) -> LessonEntry | None:
         """A lesson by slug (`chapter/lesson`), by route (`/docs/...`, trailing slash optional) or by its file's

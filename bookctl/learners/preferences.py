@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bookctl.db import models as m
@@ -72,6 +73,24 @@ def update_preferences(session: Session, user_id: uuid.UUID, changes: Preference
     return to_schema(row)
 
 
-def preferences_row(session: Session, user_id: uuid.UUID) -> m.UserPreferences | None:
-    """The raw row (or None before onboarding), for other services such as recommendations."""
-    return _row(session, user_id)
+class LearnerLevel(NamedTuple):
+    """What recommendations need of a learner: None/[] before onboarding."""
+
+    programming_experience: str | None
+    learning_goals: list[str]
+
+
+# Built once: a hot path (every recommendations request), and SQLAlchemy then reuses its compiled form.
+# Core tables, not ORM entities: a plain select skips the ORM's result machinery.
+_users, _prefs = m.User.__table__, m.UserPreferences.__table__
+_LEVEL = (select(_prefs.c.programming_experience, _prefs.c.learning_goals)
+          .select_from(_users.outerjoin(_prefs, _prefs.c.user_id == _users.c.id))
+          .where(_users.c.id == bindparam("user_id")))
+
+
+def learner_level(session: Session, user_id: uuid.UUID) -> LearnerLevel:
+    """The user's level and goals in one query; NotFoundError if the user does not exist."""
+    row = session.execute(_LEVEL, {"user_id": user_id}).first()
+    if row is None:
+        raise NotFoundError(f"user {user_id} not found", detail={"user_id": str(user_id)})
+    return LearnerLevel(row.programming_experience, list(row.learning_goals or []))

@@ -33,16 +33,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from functools import lru_cache
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
 from bookctl.content.service import LessonEntry, Snapshot
-from bookctl.learners.preferences import preferences_row
+from bookctl.learners.preferences import learner_level
 from bookctl.learners.progress import progress_map
 from bookctl.learners.schemas import Recommendation, Recommendations
-from bookctl.learners.users import get_user_row
 
 BEGINNER_LEVELS = ("none", "beginner")
 
@@ -58,7 +57,6 @@ GOAL_TAGS: dict[str, frozenset[str]] = {
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-@lru_cache(maxsize=64)  # a handful of distinct layers, asked about for every lesson on every request
 def layer_rank(layer: str | None) -> int:
     """`L2-L3` -> 2, `L1` -> 1, None/unknown -> 0."""
     numbers = [int(n) for n in re.findall(r"\d+", layer or "")]
@@ -69,32 +67,66 @@ def _norm(tag: str) -> str:
     return re.sub(r"[\s\-]+", "_", tag.strip().lower())
 
 
+@dataclass(frozen=True)
+class _BookFacts:
+    """What `plan` needs of a snapshot, computed once per snapshot (requests only read it)."""
+
+    written: tuple[LessonEntry, ...]
+    written_ids: frozenset[uuid.UUID]
+    rank: dict[uuid.UUID, int]  # layer rank of every lesson
+    tags: dict[uuid.UUID, frozenset[str]]  # normalised tags plus the lesson type
+    chapter_written: dict[uuid.UUID, tuple[uuid.UUID, ...]]  # chapter -> its written lessons
+
+
+def _facts(snap: Snapshot) -> _BookFacts:
+    facts = snap.memo.get("recommendations")
+    if facts is None:  # two threads may both build it: same result, last one wins
+        written = tuple(snap.written())
+        written_ids = frozenset(e.id for e in written)
+        facts = snap.memo["recommendations"] = _BookFacts(
+            written=written, written_ids=written_ids,
+            rank={lid: layer_rank(e.lesson.layer) for lid, e in snap.lessons.items()},
+            tags={e.id: lesson_tags(e) for e in written},
+            chapter_written={cid: tuple(lid for lid in c.lesson_ids if lid in written_ids)
+                             for cid, c in snap.chapters_by_id.items()},
+        )
+    return facts  # type: ignore[return-value]
+
+
+def lesson_tags(entry: LessonEntry) -> frozenset[str]:
+    return frozenset({_norm(t) for t in entry.lesson.tags} | {_norm(entry.lesson.type)})
+
+
 def matched_goals(entry: LessonEntry, goals: list[str]) -> list[str]:
-    tags = {_norm(t) for t in entry.lesson.tags} | {_norm(entry.lesson.type)}
+    return _goals_matching(lesson_tags(entry), goals)
+
+
+def _goals_matching(tags: frozenset[str], goals: list[str]) -> list[str]:
     return [g for g in goals if tags & GOAL_TAGS.get(g, frozenset({g}))]
 
 
 def recommend(session: Session, user_id: uuid.UUID, snap: Snapshot, limit: int = 5) -> Recommendations:
-    get_user_row(session, user_id)
+    level = learner_level(session, user_id)  # raises NotFoundError for an unknown user
     progress = progress_map(session, user_id)
-    prefs = preferences_row(session, user_id)
-    goals = list(prefs.learning_goals or []) if prefs is not None else []
-    beginner = prefs is None or prefs.programming_experience in BEGINNER_LEVELS
-    items = plan(snap, progress, goals=goals, beginner=beginner, limit=limit)
+    beginner = level.programming_experience is None or level.programming_experience in BEGINNER_LEVELS
+    items = plan(snap, progress, goals=level.learning_goals, beginner=beginner, limit=limit)
     return Recommendations(user_id=user_id, items=items)
 
 
 def plan(snap: Snapshot, progress: dict[uuid.UUID, tuple[str, int, datetime | None]], *, goals: list[str],
          beginner: bool, limit: int) -> list[Recommendation]:
     """The pure algorithm (no I/O): see the module docstring."""
+    facts = _facts(snap)
+    rank = facts.rank
     status = {lid: p[0] for lid, p in progress.items()}
     done = {lid for lid, st in status.items() if st == "completed"}
-    written = snap.written()
-    written_ids = {e.id for e in written}
+    written_ids = facts.written_ids
+    chapter_done: dict[uuid.UUID, bool] = {}
 
     def chapter_complete(chapter_id: uuid.UUID) -> bool:
-        entry = snap.chapters_by_id.get(chapter_id)
-        return entry is None or all(lid in done for lid in entry.lesson_ids if lid in written_ids)
+        if chapter_id not in chapter_done:
+            chapter_done[chapter_id] = all(lid in done for lid in facts.chapter_written.get(chapter_id, ()))
+        return chapter_done[chapter_id]
 
     def blocked(e: LessonEntry) -> bool:
         if any(p in written_ids and p not in done for p in e.prerequisite_ids):
@@ -105,16 +137,16 @@ def plan(snap: Snapshot, progress: dict[uuid.UUID, tuple[str, int, datetime | No
                 return True
         return False
 
-    open_lessons = [e for e in written if e.id not in done]
-    open_ranks = [layer_rank(e.lesson.layer) for e in open_lessons if layer_rank(e.lesson.layer) > 0]
+    open_lessons = [e for e in facts.written if e.id not in done]
+    open_ranks = [rank[e.id] for e in open_lessons if rank[e.id] > 0]
     lowest_open = min(open_ranks) if open_ranks else 0
-    reached = max((layer_rank(snap.lessons[lid].lesson.layer) for lid in status
-                   if lid in snap.lessons and status[lid] != "not_started"), default=lowest_open)
+    reached = max((rank[lid] for lid in status if lid in rank and status[lid] != "not_started"),
+                  default=lowest_open)
     reached = max(reached, lowest_open)
 
     def layer_ok(e: LessonEntry) -> bool:
-        rank = layer_rank(e.lesson.layer)
-        return not beginner or rank == 0 or rank <= lowest_open
+        r = rank[e.id]
+        return not beginner or r == 0 or r <= lowest_open
 
     eligible = [e for e in open_lessons if not blocked(e)]
     out: list[Recommendation] = []
@@ -154,16 +186,17 @@ def plan(snap: Snapshot, progress: dict[uuid.UUID, tuple[str, int, datetime | No
                 f"Next in Chapter {chapter.number}: {chapter.title}, which you have already started.")
 
     # 5. the rest: layer, goal match, reading order
+    matches_of = {e.id: _goals_matching(facts.tags[e.id], goals) for e in candidates if e.id not in seen}
+
     def key(e: LessonEntry) -> tuple:
-        return (layer_rank(e.lesson.layer), 0 if matched_goals(e, goals) else 1, e.lesson.position)
+        return (rank[e.id], 0 if matches_of[e.id] else 1, e.lesson.position)
 
     for e in sorted((e for e in candidates if e.id not in seen), key=key):
-        matches = matched_goals(e, goals)
-        rank = layer_rank(e.lesson.layer)
+        matches = matches_of[e.id]
         if matches:
             add(e, "goal_match", f"Matches your goal{'s' if len(matches) > 1 else ''} "
                                  f"{', '.join(g.replace('_', ' ') for g in matches)}.")
-        elif rank > reached and rank > 0:
+        elif rank[e.id] > reached and rank[e.id] > 0:
             add(e, "layer_progression", f"You are ready for layer {e.lesson.layer}: this is where it begins.")
         else:
             add(e, "next_in_order", "Next in the book's reading order.")
