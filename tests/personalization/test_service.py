@@ -130,11 +130,12 @@ def test_a_bad_answer_twice_fails_clearly_and_caches_nothing(env, mode):
 @pytest.mark.parametrize("fault, error", [
     (Fault(kind="status", status=500, path=CHAT), UpstreamError),
     (Fault(kind="status", status=429, retry_after=0.01, path=CHAT), UpstreamError),
-    (Fault(kind="slow", delay=1.0, path=CHAT), UpstreamTimeoutError),
+    (Fault(kind="slow", delay=2.0, path=CHAT), UpstreamTimeoutError),
 ])
 def test_upstream_faults_leave_the_cache_clean(sqlite_env, fault, error):
     env = sqlite_env
-    service = env.new_service(make_generator(env.llm, timeout=0.3, attempts=2), section_chars=10**6)
+    # The timeout must sit well under the slow fault's delay and well above a normal answer on a busy CI machine.
+    service = env.new_service(make_generator(env.llm, timeout=0.6, attempts=2), section_chars=10**6)
     env.llm.fail_next(fault, times=2)
     user = env.user()
     with pytest.raises(error) as info:
