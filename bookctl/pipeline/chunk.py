@@ -7,6 +7,9 @@
   one section overlap by about `overlap` of the bound, at sentence/line granularity.
 - Nothing is lost: every chunk is a span `body[start:end]`, and the spans cover every non-blank character.
 - Identity is stable: `chunk_hash` = sha256(chunker version + normalised embedded text).
+
+The block structure (headings; fences and text for a section over the bound) comes from `chunk_blocks`,
+token counts and the worker thread that parses while the body is tokenized from `chunk_count`.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
+
+import numpy as np
 
 from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.llm.tokens import DEFAULT_ENCODING, get_encoding
+from bookctl.pipeline.chunk_blocks import Block as _Block, Heading, blocks as _blocks, headings
+from bookctl.pipeline.chunk_count import (ByteOffsets, body_tokens, count_pieces, in_background, starts_clean,
+                                          tail_start, token_lengths, tokens_between)
 
 CHUNKER_VERSION = "md-1"
 DEFAULT_MAX_TOKENS = 500
@@ -25,7 +32,7 @@ DEFAULT_OVERLAP = 0.15
 PATH_SEP = " › "
 
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n")
-_WS = re.compile(r"\s+")
+_NON_SPACE = re.compile(r"\S")  # same characters as str.strip() removes
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,8 @@ def embed_text(heading_path: str, text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    # str.split() splits on exactly the characters regex \s matches, and drops them at both ends
+    return " ".join(text.split())
 
 
 def chunk_hash(heading_path: str, text: str) -> str:
@@ -56,77 +64,18 @@ def chunk_hash(heading_path: str, text: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-@lru_cache(maxsize=1)
-def _parser():
-    from markdown_it import MarkdownIt
-
-    # Only the block structure matters (headings, fences, everything else is text): no inline parsing, and
-    # no container rules (lists/quotes/tables become paragraph text), which makes parsing several times faster.
-    md = MarkdownIt("commonmark")
-    md.disable(["list", "blockquote", "reference", "hr"], ignoreInvalid=True)
-    md.core.ruler.disable(["inline", "text_join"], ignoreInvalid=True)
-    return md
-
-
-@dataclass
-class _Block:
-    start: int  # char offsets into the body
+@dataclass(frozen=True)
+class _Section:
+    """A section as planned before its size is known: everything about its one-chunk form but the count."""
+    path: str  # heading path as embedded
+    prefix: int  # tokens of the path and the blank line after it
+    start: int  # the section, body[start:end]
     end: int
-    kind: str  # heading | fence | text
-    level: int = 0
-    title: str = ""
-
-
-def _blocks(body: str) -> list[_Block]:
-    """Top-level blocks partitioning the body: lines no token maps (blank lines, link definitions...)
-    are attached to the block before them, so concatenating the blocks gives the body back."""
-    line_starts = [0]
-    for m in re.finditer("\n", body):
-        line_starts.append(m.end())
-    n_lines = len(line_starts)
-
-    def offset(line: int) -> int:
-        return line_starts[line] if line < n_lines else len(body)
-
-    tokens = _parser().parse(_skeleton(body))
-    raw: list[_Block] = []
-    for tok in tokens:
-        if tok.level != 0 or tok.map is None or tok.nesting == -1:
-            continue
-        s, e = tok.map
-        if tok.type == "heading_open":
-            raw.append(_Block(offset(s), offset(e), "heading", int(tok.tag[1]),
-                              _heading_title(body[offset(s):offset(e)], tok.markup)))
-        elif tok.type in ("fence", "code_block"):
-            raw.append(_Block(offset(s), offset(e), "fence"))
-        else:
-            raw.append(_Block(offset(s), offset(e), "text"))
-    if not raw:
-        return [_Block(0, len(body), "text")] if body.strip() else []
-    raw[0].start = 0
-    for prev, nxt in zip(raw, raw[1:]):
-        prev.end = nxt.start
-    raw[-1].end = len(body)
-    return raw
-
-
-# Lines whose first non-blank character cannot open or close a block construct we care about (headings,
-# fences, setext underlines, HTML blocks) are replaced by their indentation + "x" before parsing: the line
-# structure, and so every token's `map`, is unchanged, and markdown-it-py has a fraction of the text to scan.
-_PLAIN_LINE = re.compile(r"(?m)^([ \t]*)(?![#`~=\-<\r\n]|$)(?![^\r\n]*>)[^\r\n]+")  # '>' may end an HTML block
-_ATX = re.compile(r"^[ \t]*#{1,6}(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
-
-
-def _skeleton(body: str) -> str:
-    return _PLAIN_LINE.sub(lambda m: m.group(1) + "x", body)
-
-
-def _heading_title(source: str, markup: str) -> str:
-    lines = source.strip("\r\n").splitlines()
-    if markup and markup[0] in "=-":  # setext: the text lines above the underline
-        return " ".join(line.strip() for line in lines[:-1]).strip()
-    match = _ATX.match(lines[0]) if lines else None
-    return match.group(1).strip() if match else (lines[0].strip("# \t") if lines else "")
+    s: int  # its stripped text starts here
+    text: str
+    chunk_hash: str  # of its one-chunk form
+    span: tuple[int, int]  # UTF-8 offsets of [s, q): counted from the body's tokens
+    tail: int  # tokens of body[q:s + len(text)]
 
 
 @dataclass
@@ -145,57 +94,101 @@ class Chunker:
         self.max_tokens = max_tokens
         self.overlap_tokens = int(max_tokens * overlap)
         self.enc = get_encoding(encoding)
+        self._lengths = token_lengths(self.enc)
 
     def count(self, text: str) -> int:
         return len(self.enc.encode_ordinary(text))
 
     def chunk(self, markdown: str, title: str = "") -> list[Chunk]:
         body = strip_front_matter(markdown)
-        blocks = _blocks(body)
-        sections = [(self._cap_path(path), start, end) for path, start, end in self._sections(body, title, blocks)]
-        texts = [body[start:end].strip() for _, start, end in sections]
-        sizes = [len(self.enc.encode_ordinary(t)) for t in texts]
+        # Two threads (see chunk_count): the markdown parse and the rest of the Python work on the worker,
+        # the body's one tokenizer pass here (tiktoken releases the GIL); sizes are then read off the tokens.
+        planned = in_background(self._plan, body, title)
+        ids = body_tokens(self.enc, body)
+        sections = planned.result()
+        if ids is not None:
+            inside = tokens_between(np.cumsum(self._lengths[ids]), [sec.span for sec in sections])
+        else:
+            inside = [None] * len(sections)
         chunks: list[Chunk] = []
-        for (path, start, end), text, size in zip(sections, texts, sizes):
+        for sec, tokens in zip(sections, inside):
+            size = sec.tail + tokens if tokens is not None else self.count(sec.text)
+            if sec.prefix + size <= self.max_tokens:  # the common case: one chunk, counted once
+                chunks.append(Chunk(len(chunks), sec.path, sec.text, sec.s, sec.s + len(sec.text), sec.prefix + size,
+                                    sec.chunk_hash))
+                continue
+            # over the bound: only now is the section's block structure needed (fences are kept whole)
+            inner = [_Block(b.start + sec.start, b.end + sec.start, b.kind, b.level, b.title)
+                     for b in _blocks(body[sec.start:sec.end])]
+            chunks.extend(self._pack(body, sec.path, sec.start, sec.end, len(chunks), inner))
+        return chunks
+
+    def _plan(self, body: str, title: str) -> list[_Section]:
+        """Sections with their paths, texts and hashes, and how to read their sizes off the body's tokens.
+        Runs on the worker thread, while the calling thread encodes the body."""
+        found: list[tuple[tuple[str, ...], int, int, int, str, tuple[int, int], int]] = []
+        pieces: dict[str, int] = {}  # short strings to count, each once: heading paths by parts, tails
+        offsets = ByteOffsets(body)
+        for parts, start, end in self._sections(body, title, headings(body)):
+            raw = body[start:end]
+            text = raw.lstrip()
+            s = start + len(raw) - len(text)
+            text = text.rstrip()
             if not text:
                 continue
-            prefix = self._prefix_tokens(path)
-            if prefix + size <= self.max_tokens:  # the common case: one chunk, counted once
-                lead = len(body[start:end]) - len(body[start:end].lstrip())
-                s = start + lead
-                chunks.append(Chunk(len(chunks), path, text, s, s + len(text), prefix + size, chunk_hash(path, text)))
-                continue
-            inner = [b for b in blocks if start <= b.start < end]
-            chunks.extend(self._pack(body, path, start, end, len(chunks), inner))
-        return chunks
+            e = s + len(text)
+            q = tail_start(body, s, e) if starts_clean(body, s) else s
+            span = (offsets(s), offsets(q)) if q > s else (0, 0)
+            found.append((parts, start, end, s, text, span, pieces.setdefault(body[q:e], len(pieces))))
+        # A path is counted by parts, each once per lesson: the space of " › " follows a non-space character,
+        # so it starts a pre-token (see chunk_count) and "Lesson", " › Part", " › Section\n\n" add up.
+        paths: dict[tuple[str, ...], tuple[int, ...]] = {}
+        for parts, *_ in found:
+            if parts not in paths:
+                texts = [parts[0], *(PATH_SEP + part for part in parts[1:])] if parts else []
+                if texts:
+                    texts[-1] += "\n\n"
+                paths[parts] = tuple(pieces.setdefault(t, len(pieces)) for t in texts)
+        # One tiktoken call for all of them, made while the calling thread is still encoding the body (so
+        # the two run at once; later, it would bounce the GIL between the threads).
+        counts = count_pieces(self.enc, self._lengths, list(pieces))
+        prefixes: dict[tuple[str, ...], tuple[str, int]] = {}
+        out: list[_Section] = []
+        cap = self.max_tokens // 4
+        for parts, start, end, s, text, span, tail in found:
+            if parts not in prefixes:
+                path, prefix = PATH_SEP.join(parts), sum(counts[i] for i in paths[parts])
+                prefixes[parts] = self._cut_path(path) if prefix > cap else (path, prefix)
+            path, prefix = prefixes[parts]
+            out.append(_Section(path, prefix, start, end, s, text, chunk_hash(path, text), span, counts[tail]))
+        return out
 
     def _prefix_tokens(self, path: str) -> int:
         # exact: "\n\n" ends a pre-token and the passage starts with non-space, so counts add up
-        return len(self.enc.encode_ordinary(path + "\n\n")) if path else 0
+        return self.count(path + "\n\n") if path else 0
 
-    # -- sections: (heading path, start, end)
-    def _sections(self, body: str, title: str, blocks: list[_Block]) -> list[tuple[str, int, int]]:
+    # -- sections: (heading path as its non-empty parts, start, end)
+    def _sections(self, body: str, title: str, heads: list[Heading]) -> list[tuple[tuple[str, ...], int, int]]:
         root = title.strip()
         stack: list[tuple[int, str]] = []
-        sections: list[tuple[str, int, int]] = []
-        current_path, current_start = root, 0
+        sections: list[tuple[tuple[str, ...], int, int]] = []
+        current_path, current_start = (root,) if root else (), 0
         pending_heading_only = False
-        for block in blocks:
-            if block.kind == "heading":
-                if block.start > current_start and body[current_start:block.start].strip() and not pending_heading_only:
-                    sections.append((current_path, current_start, block.start))
-                    current_start = block.start
-                # a heading with nothing but its own line under it is merged into the next section
-                while stack and stack[-1][0] >= block.level:
-                    stack.pop()
-                if block.level == 1 and not stack and block.title and block.title == root:
-                    stack = []  # the lesson's own H1 repeats the title
-                else:
-                    stack.append((block.level, block.title))
-                current_path = PATH_SEP.join([p for p in [root, *[t for _, t in stack]] if p])
-                pending_heading_only = True
-            elif body[block.start:block.end].strip():
-                pending_heading_only = False
+        for i, head in enumerate(heads):
+            if head.start > current_start and not pending_heading_only and _NON_SPACE.search(body, current_start, head.start):
+                sections.append((current_path, current_start, head.start))
+                current_start = head.start
+            # a heading with nothing but its own line under it is merged into the next section
+            while stack and stack[-1][0] >= head.level:
+                stack.pop()
+            if head.level == 1 and not stack and head.title and head.title == root:
+                stack = []  # the lesson's own H1 repeats the title
+            else:
+                stack.append((head.level, head.title))
+            current_path = tuple(p for p in [root, *[t for _, t in stack]] if p)
+            # the blocks between this heading and the next: any text in them makes it more than a heading
+            following = heads[i + 1].start if i + 1 < len(heads) else len(body)
+            pending_heading_only = not _NON_SPACE.search(body, head.end, following)
         if current_start < len(body) and body[current_start:].strip():
             sections.append((current_path, current_start, len(body)))
         elif sections:
@@ -289,18 +282,18 @@ class Chunker:
             i = k
         return chunks
 
-    def _cap_path(self, path: str) -> str:
-        """A heading path may use at most a quarter of the bound (absurdly long headings are cut)."""
+    def _cut_path(self, path: str) -> tuple[str, int]:
+        """A heading path may use at most a quarter of the bound: absurdly long headings are cut. Returns the
+        path as embedded, and its tokens with the blank line after it."""
         cap = self.max_tokens // 4
-        if not path or self.count(path + "\n\n") <= cap:
-            return path
         ids = self.enc.encode_ordinary(path)
         while ids:
             ids = ids[: max(0, min(len(ids) - 1, cap - 4))]
             short = self.enc.decode(ids).rstrip() + "…"
-            if self.count(short + "\n\n") <= cap:
-                return short
-        return ""
+            prefix = self.count(short + "\n\n")
+            if prefix <= cap:
+                return short, prefix
+        return "", 0
 
     def _bounded(self, body: str, path: str, start: int, end: int) -> list[Chunk]:
         """One chunk for body[start:end], or several if the exact count is over the bound; blank spans none."""
@@ -319,14 +312,6 @@ class Chunker:
         s, e = start + lead, end - trail
         text = body[s:e]
         return Chunk(position, path, text, s, e, self.count(embed_text(path, text)), chunk_hash(path, text))
-
-
-def _blocks_in(body: str, start: int, end: int) -> list[_Block]:
-    out = [b for b in _blocks(body[start:end])]
-    for b in out:
-        b.start += start
-        b.end += start
-    return out
 
 
 def _split_lines(text: str) -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bookctl.pipeline.chunk import CHUNKER_VERSION, Chunker, chunk_hash, chunk_markdown, strip_front_matter
+from bookctl.pipeline.chunk_blocks import blocks, headings
 
 FIXTURE_DOCS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "robotics-book" / "docs"
 
@@ -81,6 +82,7 @@ def test_real_fixture_lessons_within_bound_and_complete():
         md = f.read_text(encoding="utf-8")
         chunks = chunker.chunk(md, f.stem)
         assert all(c.token_count <= 500 for c in chunks), f
+        assert all(c.token_count == chunker.count(c.embed_text) for c in chunks), f
         assert_nothing_lost(md, chunks)
 
 
@@ -98,11 +100,26 @@ _md_line = st.one_of(
 @given(lines=st.lists(_md_line, max_size=30), bound=st.integers(40, 300), title=st.text(max_size=30))
 def test_property_nothing_lost_and_within_bound(lines, bound, title):
     md = "\n".join(lines)
-    chunks = Chunker(max_tokens=bound).chunk(md, title)
+    chunker = Chunker(max_tokens=bound)
+    chunks = chunker.chunk(md, title)
     for c in chunks:
         assert c.token_count <= bound
+        assert c.token_count == chunker.count(c.embed_text)  # read off the body's tokens, but exact
         assert c.text.strip()
     assert_nothing_lost(md, chunks)
+
+
+_indent = st.sampled_from(["", " ", "   ", "    ", "\t", "  \t"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.one_of(_md_line, st.builds(lambda i, line: i + line, _indent, _md_line),
+                                st.sampled_from(["<div>", "<!--", "-->", "<pre>", "</pre>", "a -> b", "===",
+                                                 "   ", "    code", "#x", "~~~", "```py"])), max_size=40))
+def test_property_headings_from_collapsed_skeleton_match_the_full_parse(lines):
+    body = "\n".join(lines)
+    full = [(b.start, b.level, b.title) for b in blocks(body) if b.kind == "heading"]
+    assert [(h.start, h.level, h.title) for h in headings(body)] == full
 
 
 def test_multiline_html_comment_does_not_hide_later_headings():
