@@ -56,10 +56,10 @@ def parser():
 # Lines whose first non-blank character cannot open or close a block construct we care about (headings,
 # fences, setext underlines, HTML blocks) are replaced by their indentation + "x" before parsing: the line
 # structure, and so every token's `map`, is unchanged, and markdown-it-py has a fraction of the text to scan.
-# (The regex may give the last indentation character back to the text, so an indented `#`, fence or blank-
-# looking line becomes text too. The collapsed skeleton below reproduces that exactly: it is what chunk ids
-# have been computed from.)
-_PLAIN_LINE = re.compile(r"(?m)^([ \t]*)(?![#`~=\-<\r\n]|$)(?![^\r\n]*>)[^\r\n]+")  # '>' may end an HTML block
+# The lookahead rejects a blank too, so the indentation cannot give its last character back to the text: an
+# indented fence (a code block inside a list item), heading or underline, and a whitespace-only line (a
+# blank line), keep their meaning. (Chunker md-1 let it, and cut inside such fences.)
+_PLAIN_LINE = re.compile(r"(?m)^([ \t]*)(?![ \t#`~=\-<\r\n]|$)(?![^\r\n]*>)[^\r\n]+")  # '>' may end an HTML block
 _ATX = re.compile(r"^[ \t]*#{1,6}(?:[ \t]+|$)(.*?)(?:[ \t]+#+)?[ \t]*$")
 
 
@@ -135,8 +135,8 @@ def headings(body: str) -> list[Heading]:
             s, e = tok.map
             start = offsets[s] if s < n_lines else size
             end = offsets[e] if e < n_lines else size
-            if collapsed:  # blocks before it may have been collapsed away: it is first if only empty lines are
-                first = not out and not body[:start].strip("\n")
+            if collapsed:  # blocks before it may have been collapsed away: it is first if only blank lines are
+                first = not out and not body[:start].strip(" \t\n")
             out.append(Heading(0 if first else start, end, int(tok.tag[1]), heading_title(body[start:end], tok.markup)))
         first = False
     return out
@@ -155,17 +155,17 @@ def heading_title(source: str, markup: str) -> str:
 # With the rules above, a line of the skeleton can matter in only a few ways: it may open or close a fence
 # (``` or ~~~ at column 0-3), be an ATX heading or a setext underline, open an HTML block (`<`), close one
 # (every end condition of HTML blocks 1-5 contains `>`), or be blank. The skeleton keeps every line it does
-# not reduce to `x` as it is, and those keep 0-3 columns of indentation only when they contain `>`, so the
-# *structural* lines, kept verbatim, are the ones these patterns find in the body itself. (They are searched
+# not reduce to `x` as it is, so the *structural* lines (indented 0-3 spaces: more makes any of them indented
+# code or paragraph text) are the ones these patterns find in the body itself. (They are searched
 # for in "\n" + body: a pattern that starts with a literal scans several times faster than one with `^`.)
 _OPENER = r"(?:<|#{1,6}(?:[ \t]|$)|```|~~~)"
-_STRUCTURAL_LINE = rf"{_OPENER}|-+[ \t]*$|=+[ \t]*$| {{1,3}}(?=[^\n]*>){_OPENER}"
+_STRUCTURAL_LINE = rf" {{0,3}}(?:{_OPENER}|-+[ \t]*$|=+[ \t]*$)"
 _STRUCTURAL = re.compile(rf"\n(?:{_STRUCTURAL_LINE})", re.M)
 # A `>` can close an HTML block only if the body has a line that may open one of types 1-5.
 _STRUCTURAL_HTML = re.compile(rf"\n(?:{_STRUCTURAL_LINE}|[^\n]*>)", re.M)
 _HTML_1_TO_5 = re.compile(r"\n {0,3}<(?:[!?]|(?i:script|pre|style|textarea))")
 
-# Every other line is either blank (empty: the skeleton turns whitespace-only lines into text) or inert text
+# Every other line is either blank (empty or whitespace only) or inert text
 # whose only property is its indentation: 4+ columns (code, or paragraph continuation) or less. Between two
 # structural lines, whatever block is open (fence, HTML, paragraph, code), a run of such lines leaves the
 # same state after it as
@@ -205,17 +205,17 @@ def _run(body: str, start: int, stop: int, lines: list[str], offsets: list[int])
     """The inert/blank lines body[start:stop] (`stop`: the newline before the next structural line, or the
     end of the body) as at most four skeleton lines."""
     run = body[start:stop].split("\n")
-    try:
-        first_blank = run.index("")
-    except ValueError:
+    blank = [not line.strip(" \t") for line in run]
+    if True not in blank:
         _last_segment(run, start, lines, offsets)
         return
+    first_blank = blank.index(True)
     if first_blank:
         lines.append("x")
         offsets.append(start)
     lines.append("")
     offsets.append(start + sum(map(len, run[:first_blank])) + first_blank)
-    last_blank = len(run) - 1 - run[::-1].index("")
+    last_blank = len(run) - 1 - blank[::-1].index(True)
     tail = run[last_blank + 1:]
     if tail:
         _last_segment(tail, stop - sum(map(len, tail)) - len(tail) + 1, lines, offsets)
@@ -238,8 +238,5 @@ def _last_segment(run: list[str], start: int, lines: list[str], offsets: list[in
 
 def _indented_code(line: str) -> bool:
     """Is this inert line, as the skeleton leaves it, indented by 4+ columns?"""
-    text = line.lstrip(" \t")
-    indent = line[:len(line) - len(text)]
-    if ">" not in line and (not text or text[0] in "#`~=-<"):
-        indent = indent[:-1]  # the skeleton regex gives the last indentation character back to the text
+    indent = line[:len(line) - len(line.lstrip(" \t"))]
     return "\t" in indent or len(indent) >= 4

@@ -127,3 +127,23 @@ def test_multiline_html_comment_does_not_hide_later_headings():
     chunks = chunk_markdown(md, "L")
     assert chunks[-1].heading_path == "L › Later"
     assert_nothing_lost(md, chunks)
+
+
+def _fence_lines(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.lstrip(" ").startswith("```"))
+
+
+def test_fence_inside_a_list_item_is_not_cut():
+    code = "\n".join(f"   x{i} = f({i})" for i in range(8))
+    md = ("# Setup\n\n" + "Intro text that is long enough to matter here. " * 8 + "\n\n1. Install the tools:\n\n"
+          "   ```python\n" + code + "\n   ```\n\n2. Run it and then check the output.\n")
+    chunks = Chunker(max_tokens=120).chunk(md, "L")
+    assert len(chunks) > 1  # the section is over the bound, so it has to be packed from blocks
+    assert all(_fence_lines(c.text) % 2 == 0 for c in chunks), [c.text for c in chunks]
+    assert any("x0 = f(0)" in c.text and "x7 = f(7)" in c.text for c in chunks)
+
+
+def test_whitespace_only_line_is_a_blank_line():
+    # "Text" + a line of spaces + "---": a paragraph and a thematic break, not a setext heading "Text".
+    chunks = chunk_markdown("# Title\n\nText\n   \n---\n\nMore.\n", "L")
+    assert [c.heading_path for c in chunks] == ["L › Title"]
