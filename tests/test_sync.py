@@ -24,6 +24,14 @@ def sync(ws: Workspace, *args: str) -> dict:
     return result.json
 
 
+def lesson_id(ws: Workspace, slug: str):
+    engine = make_engine(database_url(ws))
+    with Session(engine) as session:
+        found = session.scalar(select(m.Lesson.id).where(m.Lesson.slug == slug))
+    engine.dispose()
+    return found
+
+
 def snapshot(ws: Workspace) -> tuple[dict, dict]:
     return dump_tables(database_url(ws)), dump_store(ws.storage)
 
@@ -82,19 +90,40 @@ def test_front_matter_only_change_updates_the_row(any_workspace: Workspace) -> N
     assert (row["title"], row["tags"]) == ("Constraints", ["safety"])
 
 
-def test_removed_lesson_is_deleted_with_its_object(any_workspace: Workspace) -> None:
+def test_unwritten_lesson_keeps_its_row_and_progress_as_planned(any_workspace: Workspace) -> None:
     ws = any_workspace
     sync(ws)
-    (ws.book / CH1 / "04-lab.md").unlink()
+    url = database_url(ws)
+    lab_id = lesson_id(ws, "what-is-physical-ai/lab")
+    add_learner(url, "what-is-physical-ai/lab")
+    progress_before = dump_tables(url)["user_progress"]
+    lab = ws.book / CH1 / "04-lab.md"
+    body = lab.read_bytes()
+    lab.unlink()
     data = sync(ws)
-    # the outline's topic "Lab: Try With AI exercises" becomes a planned lesson again; the written row and object go
-    assert (data["deleted"], data["created"], data["uploaded"]) == (1, 1, 0)
-    rows = {r["slug"]: r for r in dump_lessons(database_url(ws))}
+    # the outline's topic "Lab: Try With AI exercises" is planned again: the same row, renamed; its object goes
+    assert (data["deleted"], data["created"], data["updated"], data["uploaded"]) == (0, 0, 1, 0)
+    rows = {r["slug"]: r for r in dump_lessons(url)}
     assert "what-is-physical-ai/lab" not in rows
-    assert rows["what-is-physical-ai/lab-try-with-ai-exercises"]["status"] == "planned"
+    planned = rows["what-is-physical-ai/lab-try-with-ai-exercises"]
+    assert (planned["status"], planned["bucket_path"]) == ("planned", None)
+    assert lesson_id(ws, "what-is-physical-ai/lab-try-with-ai-exercises") == lab_id
     assert not any(k.endswith("/01-what-is-physical-ai/lessons/lab.md") for k in dump_store(ws.storage))
-    check_consistent(database_url(ws), ws.storage)
-    # a page the outline does not list disappears completely
+    assert dump_tables(url)["user_progress"] == progress_before
+    check_consistent(url, ws.storage)
+    # written again: still the same row, the progress still on it
+    lab.write_bytes(body)
+    data = sync(ws)
+    assert (data["deleted"], data["created"], data["uploaded"]) == (0, 0, 1)
+    assert {r["slug"]: r for r in dump_lessons(url)}["what-is-physical-ai/lab"]["status"] == "written"
+    assert lesson_id(ws, "what-is-physical-ai/lab") == lab_id
+    assert dump_tables(url)["user_progress"] == progress_before
+    check_consistent(url, ws.storage)
+
+
+def test_page_the_outline_does_not_list_is_deleted_with_its_object(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    sync(ws)
     (ws.book / "docs/course-overview/index.md").unlink()
     data = sync(ws)
     assert data["deleted"] == 1
@@ -107,14 +136,7 @@ def test_writing_a_planned_lesson_keeps_its_row(any_workspace: Workspace) -> Non
     ws = any_workspace
     sync(ws)
 
-    def lesson_id(slug: str):
-        engine = make_engine(database_url(ws))
-        with Session(engine) as session:
-            found = session.scalar(select(m.Lesson.id).where(m.Lesson.slug == slug))
-        engine.dispose()
-        return found
-
-    planned_id = lesson_id("ros2-architecture/nodes-topics-services-and-actions")
+    planned_id = lesson_id(ws, "ros2-architecture/nodes-topics-services-and-actions")
     chapter4 = ws.book / "docs/02-ROS2-Fundamentals/04-ros2-architecture"
     chapter4.mkdir(parents=True)  # Part 2 is now being written, chapter by chapter (chapters 5-7 stay planned)
     (chapter4 / "01-lesson-nodes-topics.md").write_text(
@@ -125,7 +147,7 @@ def test_writing_a_planned_lesson_keeps_its_row(any_workspace: Workspace) -> Non
     rows = {r["slug"]: r for r in dump_lessons(database_url(ws))}
     written = rows["ros2-architecture/lesson-nodes-topics"]
     assert "ros2-architecture/nodes-topics-services-and-actions" not in rows
-    assert written["status"] == "written" and lesson_id("ros2-architecture/lesson-nodes-topics") == planned_id
+    assert written["status"] == "written" and lesson_id(ws, "ros2-architecture/lesson-nodes-topics") == planned_id
     assert written["route"] == "/docs/ROS2-Fundamentals/ros2-architecture/lesson-nodes-topics"
     assert rows["ros2-packages-with-python/building-ros-2-packages-with-rclpy"]["status"] == "planned"
     check_consistent(database_url(ws), ws.storage)

@@ -82,7 +82,7 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     rows = {} if book_row is None else {
         r.slug: r for r in session.scalars(select(m.Lesson).where(m.Lesson.book_id == book_row.id))
     }
-    _adopt_planned(rows, lessons)
+    _keep_ids(rows, lessons)
     stored = set(store.list(f"books/{book.slug}/"))
 
     uploads: list[tuple[Lesson, str, str]] = []
@@ -119,20 +119,23 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     return result
 
 
-def _adopt_planned(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> None:
-    """Key a planned row under the slug of the file that now writes it, so the lesson keeps its id.
+def _keep_ids(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> None:
+    """Key a row under its lesson's new slug when the lesson is written or un-written, so it keeps its id.
 
     A planned lesson's slug comes from its outline bullet and a written one's from its file name; the
     bullet and the file are the same lesson when they share the chapter and the number (the n-th bullet is
-    the file numbered n). The upsert then renames the row instead of deleting one and creating another.
+    the file numbered n). So when a file appears for a planned lesson, or a written lesson's file is
+    deleted while its bullet stays, the upsert renames the row instead of deleting one and creating
+    another: learners' progress stays with the lesson either way.
     """
     in_book = {lesson.slug for lesson in lessons}
-    vacated = {(slug.rsplit("/", 1)[0], row.number): row for slug, row in rows.items()
-               if row.status == "planned" and slug not in in_book and "/" in slug}
+    vacated = {(slug.rsplit("/", 1)[0], row.number, row.status): row for slug, row in rows.items()
+               if row.removed_at is None and slug not in in_book and "/" in slug}
+    flipped = {"written": "planned", "planned": "written"}
     for lesson in lessons:
-        if lesson.status != "written" or lesson.slug in rows or "/" not in lesson.slug:
+        if lesson.slug in rows or "/" not in lesson.slug or lesson.status not in flipped:
             continue
-        row = vacated.pop((lesson.slug.rsplit("/", 1)[0], lesson.number), None)
+        row = vacated.pop((lesson.slug.rsplit("/", 1)[0], lesson.number, flipped[lesson.status]), None)
         if row is not None:
             rows[lesson.slug] = rows.pop(row.slug)
 
