@@ -40,6 +40,15 @@ def test_user_scoped_endpoints_need_a_valid_token(client, method, path, body):
         assert_error(getattr(client, method)(path, headers={"Authorization": header}, **kwargs), 401)
 
 
+@pytest.mark.parametrize("method,path,body", USER_SCOPED)
+def test_a_valid_token_for_a_user_that_does_not_exist_is_404(client, method, path, body):
+    # Signed with the app's key (so it passes auth), for an id no POST /api/user/create made.
+    ghost = TokenSigner(SECRET.encode(), 3600).issue(uuid.uuid4())[0]
+    kwargs = {"json": body} if body is not None else {}
+    err = assert_error(getattr(client, method)(path, headers={"Authorization": f"Bearer {ghost}"}, **kwargs), 404)
+    assert "not found" in err["message"]
+
+
 def test_expired_and_tampered_tokens_are_rejected(client):
     user_id, _ = new_user(client)
     signer = TokenSigner(SECRET.encode(), 3600)
