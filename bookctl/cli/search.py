@@ -25,13 +25,22 @@ def embed(
     as_json: JsonOpt = False,
     full: Annotated[bool, typer.Option("--full", help="Re-chunk and re-embed every lesson, ignoring the cache.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (chunks, embeddings, requests); write nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Only delete cached vectors no chunk uses any more; embed nothing.")] = False,
 ) -> None:
     """Chunk and embed changed lessons only; delete stale chunks."""
     from bookctl.llm.embedders import make_embedder
-    from bookctl.pipeline.embed import embed_book
+    from bookctl.pipeline.embed import embed_book, prune_cache
     from bookctl.runtime import Runtime
 
     s = settings(book)
+    if prune:
+        runtime = Runtime.open(s)
+        try:
+            removed = prune_cache(runtime)
+        finally:
+            runtime.close()
+        emit({"pruned": removed}, as_json, lambda d: console().print(f"pruned {d['pruned']} unused cached vectors"))
+        return
     embedder = make_embedder(s)
     slug = book_slug(s)
     runtime = Runtime.open(s)

@@ -246,3 +246,12 @@ def stage_report(session: Session, book_row: m.Book) -> dict[str, int]:
             lessons_stale.add(lesson_id)
     return {"chunks": chunks, "stale chunks": stale, "lessons not embedded": len(not_embedded),
             "lessons stale": len(lessons_stale)}
+
+
+def prune_cache(runtime: "Runtime") -> int:
+    """Delete cached vectors that no chunk of any book uses any more (text edited away, or cut by an older
+    chunker version); returns how many. The cache is shared by every book in the database, so a vector is kept
+    while any chunk anywhere has its text, whatever the model: switching back to a model reuses its vectors."""
+    with runtime.session() as session:
+        unused = delete(m.EmbeddingCache).where(m.EmbeddingCache.chunk_hash.not_in(select(m.Chunk.chunk_hash)))
+        return session.execute(unused).rowcount

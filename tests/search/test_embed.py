@@ -59,6 +59,23 @@ def test_embed_is_incremental_and_searchable(embed_ws, fake_openai):
     status = embed_ws.run("status", "--json").json
     assert status["stages"]["embeddings"]["stale chunks"] == 0
 
+    # the edit left the replaced chunks' vectors in the cache; --prune drops exactly those, and costs no request
+    def cache_and_used() -> tuple[int, int]:
+        engine = _db(embed_ws)
+        with engine.connect() as conn:
+            cached = conn.execute(select(func.count()).select_from(m.EmbeddingCache)).scalar_one()
+            used = conn.execute(select(func.count(func.distinct(m.Chunk.chunk_hash)))).scalar_one()
+        engine.dispose()
+        return cached, used
+
+    cached, used = cache_and_used()
+    assert cached == used + edited["deleted"]
+    pruned = embed_ws.run("embed", "--prune", "--json")
+    assert pruned.code == 0, pruned.stderr
+    assert pruned.json == {"pruned": edited["deleted"]} and cache_and_used() == (used, used)
+    assert embed_ws.run("embed", "--json").json["requests"] == 0  # nothing in use was pruned
+    assert embed_ws.run("embed", "--prune", "--json").json == {"pruned": 0}
+
     engine = _db(embed_ws)
     with engine.connect() as conn:
         row = conn.execute(select(m.Lesson.vector_ids).where(m.Lesson.slug == EMBODIMENT)).scalar_one()
