@@ -21,14 +21,17 @@ from pathlib import Path
 
 PREFIX = "bookctl-test-pg-"
 START_ATTEMPTS = 3
+_chosen: Path | None = None  # the dir this run made up (a BOOKCTL_TEST_PGDATA of the user's is never deleted)
 
 
 def choose_data_dir() -> None:
     """Called once in the controller before workers start: they inherit the variable."""
+    global _chosen
     if os.environ.get("BOOKCTL_TEST_DATABASE_URL") or os.environ.get("BOOKCTL_TEST_PGDATA"):
         return
     sweep_stale_clusters()
-    os.environ["BOOKCTL_TEST_PGDATA"] = str(Path(tempfile.gettempdir()) / f"{PREFIX}{uuid.uuid4().hex[:12]}")
+    _chosen = Path(tempfile.gettempdir()) / f"{PREFIX}{uuid.uuid4().hex[:12]}"
+    os.environ["BOOKCTL_TEST_PGDATA"] = str(_chosen)
 
 
 def start() -> str:
@@ -55,11 +58,8 @@ def start() -> str:
 
 def stop_and_delete() -> None:
     """Called once in the controller after the workers have exited."""
-    if os.environ.get("BOOKCTL_TEST_DATABASE_URL"):
-        return
-    pgdata = os.environ.get("BOOKCTL_TEST_PGDATA")
-    if pgdata and Path(pgdata).name.startswith(PREFIX):
-        _remove(Path(pgdata))
+    if _chosen is not None:
+        _remove(_chosen)
 
 
 def sweep_stale_clusters() -> None:
