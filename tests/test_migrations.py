@@ -25,7 +25,7 @@ def tables(url: str) -> set[str]:
 
 
 def autogenerate_check(url: str) -> None:
-    """Alembic's own `check`: runs autogenerate through alembic/env.py and raises on any difference."""
+    """Alembic's own `check`: runs autogenerate through bookctl/migrations/env.py and raises on any difference."""
     config = alembic_config(url)
     engine = make_engine(url)
     try:

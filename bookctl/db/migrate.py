@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
@@ -16,14 +15,13 @@ if TYPE_CHECKING:
 # Alembic itself is imported only when a migration runs: every `bookctl sync` checks the schema, and
 # importing alembic (with mako) costs more than a no-op sync of a small book.
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def alembic_config(url: str) -> "Config":
+    """Alembic's config for `url`, with the migrations shipped inside the package (no alembic.ini needed)."""
     from alembic.config import Config
 
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
+    config = Config()
+    config.set_main_option("script_location", "bookctl:migrations")
     # '%' must be escaped for ConfigParser; a password may contain it.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

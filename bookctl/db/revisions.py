@@ -1,4 +1,4 @@
-"""The head migration revision, read straight from alembic/versions (stdlib only, no alembic import).
+"""The head migration revision, read straight from bookctl/migrations/versions (stdlib only, no alembic import).
 
 Every sync checks that the database is at head; importing alembic (with mako) for that costs more than a
 no-op sync of a small book. Returns None whenever the history is not a simple line; callers then ask alembic.
@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-VERSIONS = Path(__file__).resolve().parents[2] / "alembic" / "versions"
+VERSIONS = Path(__file__).resolve().parents[1] / "migrations" / "versions"
 _REVISION_RE = re.compile(r"""^(down_)?revision\s*(?::[^=]*)?=\s*(?:['"]([^'"]+)['"]|None)\s*$""", re.MULTILINE)
 
 
 def quick_head() -> str | None:
     revisions: dict[str, str | None] = {}
-    for path in VERSIONS.glob("*.py"):
+    for path in VERSIONS.glob("[0-9]*.py"):
         found = {bool(m[1]): m[2] for m in _REVISION_RE.finditer(path.read_text(encoding="utf-8"))}
         if False not in found or not found[False]:
             return None
