@@ -50,6 +50,10 @@ class Settings:
     personalize_miss_limit: int = 20
     personalize_miss_window: float = 3600.0
     llm_price_table: Path | None = None
+    # editors' review of variants (issue 15): `required` serves learners approved variants only
+    variant_review: str = "off"
+    # (reviewer name, token) pairs from BOOKCTL_EDITOR_TOKENS="ana:tok1,sam:tok2" (a bare token is "editor")
+    editor_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def is_embedded_db(self) -> bool:
@@ -97,6 +101,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "personalize_miss_limit": ("BOOKCTL_PERSONALIZE_MISS_LIMIT",),
     "personalize_miss_window": ("BOOKCTL_PERSONALIZE_MISS_WINDOW",),
     "llm_price_table": ("BOOKCTL_LLM_PRICE_TABLE",),
+    "variant_review": ("BOOKCTL_VARIANT_REVIEW",),
+    "editor_tokens": ("BOOKCTL_EDITOR_TOKENS",),
 }
 
 
@@ -178,6 +184,12 @@ def _coerce(name: str, source: str, value: object) -> object:
         return number
     if name == "llm_price_table":
         return Path(text)
+    if name == "variant_review":
+        if text not in ("off", "required"):
+            raise ConfigError(f"{source} must be off or required; got {text!r}")
+        return text
+    if name == "editor_tokens":
+        return _editor_tokens(source, value)
     if name in _POSITIVE_INTS:
         try:
             number = int(text)
@@ -195,6 +207,23 @@ _PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
 }
 _POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
                   "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024}
+
+
+MIN_EDITOR_TOKEN = 16
+
+
+def _editor_tokens(source: str, value: object) -> tuple[tuple[str, str], ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    pairs: list[tuple[str, str]] = []
+    for i, item in enumerate(str(x).strip() for x in items):
+        if not item:
+            continue
+        name, _, token = item.rpartition(":") if ":" in item else ("editor", ":", item)
+        name, token = name.strip() or "editor", token.strip()
+        if len(token) < MIN_EDITOR_TOKEN:  # never echo the token itself
+            raise ConfigError(f"{source}: editor token #{i + 1} ({name}) is shorter than {MIN_EDITOR_TOKEN} characters")
+        pairs.append((name, token))
+    return tuple(pairs)
 
 
 def _redact(url: str) -> str:

@@ -74,12 +74,18 @@ def create_app(
     content: ContentService | None = None,
     extra_controllers: Sequence[type] = (),
     debug: bool = False,
+    review: Any = None,
+    learner_api: bool = True,
 ) -> Litestar:
     """Build the API over an open Runtime. `embedder`/`generator` are injected for search/personalization.
 
     `personalization` (a PersonalizationService) may be passed to share it with the caller (tests do); by
     default one is built here over `generator`, or over an OpenAI client made from the settings. Either way it
     is one instance per app: its per-key locks are what make the single flight.
+
+    `review` (a `bookctl.api.review.ReviewAccess`) adds the editors' review page under /review (templates, an
+    encrypted cookie session and CSRF protection scoped to /review); `learner_api=False` leaves out the learner
+    endpoints (`bookctl review` serves only the page and the probes).
     """
     settings = runtime.settings
     signer = TokenSigner(load_secret_key(settings), settings.token_ttl)
@@ -105,6 +111,15 @@ def create_app(
         "personalization": _const(personalization),
         "current_user_id": Provide(make_current_user_provider(signer, settings.auth)),
     }
+    handlers: list[Any] = [*(controllers() if learner_api else _probes()), *extra_controllers]
+    extras: dict[str, Any] = {}
+    if review is not None:
+        from bookctl.api.review import review_app_parts
+
+        parts = review_app_parts(settings, review)
+        dependencies["review_access"] = _const(parts.pop("review_access"))
+        handlers.extend(parts.pop("route_handlers"))
+        extras = parts
     openapi = OpenAPIConfig(
         title="bookctl learner API", version="1.0.0", path="/schema",
         description="Onboarding, preferences, content, progress and recommendations for the personalized textbook. "
@@ -119,14 +134,21 @@ def create_app(
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PUT", "DELETE"],
                       allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False)
     return Litestar(
-        route_handlers=[*controllers(), *extra_controllers],
+        route_handlers=handlers,
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=cors if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
         debug=debug,
+        **extras,
     )
+
+
+def _probes() -> list[type]:
+    from bookctl.api.health import HealthController
+
+    return [HealthController]
 
 
 def _personalization(runtime: Runtime, generator: Any) -> Any:

@@ -35,10 +35,15 @@ class PersonalizeCreate(msgspec.Struct):
     original_content: str | None = None  # accepted for the contract's frontend, ignored
 
 
-class Personalized(msgspec.Struct):
+class Personalized(msgspec.Struct, omit_defaults=True):
     personalized_content: str
     cached: bool
     generated_at: str
+    # Present only when false (so the contract's shape is unchanged otherwise): BOOKCTL_VARIANT_REVIEW=required
+    # and no approved variant yet. The content is then the original lesson and `reason` says why
+    # (not_generated | awaiting_review | rejected).
+    personalized: bool = True
+    reason: str | None = None
 
 
 class CacheCleared(msgspec.Struct):

@@ -11,13 +11,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from bookctl.cli import book, db, personalize, search, serve
+    from bookctl.cli import book, db, personalize, review, search, serve
 
     book.register(app)
     app.add_typer(db.app, name="db")
     serve.register(app)
     search.register(app)
     personalize.register(app)
+    review.register(app)
 
 
 _register()

@@ -179,6 +179,15 @@ class PersonalizedContent(Base):
     tokens_in: Mapped[int | None] = mapped_column(Integer)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # editors' review (issue 15, migration 0004): unreviewed | approved | rejected. A rejected variant is never
+    # served; its regeneration replaces the row in place with the note as `correction` and starts unreviewed.
+    review_status: Mapped[str] = mapped_column(String(16), default="unreviewed", server_default="unreviewed",
+                                               index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(255))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    correction: Mapped[str | None] = mapped_column(Text)  # the editor's note this variant was generated with
+    generation_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 Index("ix_lessons_book_status", Lesson.book_id, Lesson.status)

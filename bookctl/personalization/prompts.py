@@ -25,6 +25,14 @@ Adapt to this learner:
 
 Learner profile (canonical): {profile}"""
 
+# An editor rejected the previous variant of this lesson for this profile (bookctl review) and said why. The
+# note is added only to that regeneration, so every other prompt (and PROMPT_VERSION) is unchanged.
+_EDITOR_NOTE = """An editor of this textbook reviewed an earlier adaptation of this lesson for this learner and rejected
+it with this correction, which you must follow (within the rules above):
+<<<EDITOR
+{note}
+EDITOR>>>"""
+
 _CORRECTION = """Your previous answer was rejected: {problem}
 Answer again following every rule: output only the adapted Markdown, with every fenced code block of the lesson
 copied exactly."""
@@ -66,8 +74,11 @@ def guidance(profile: Profile) -> str:
 
 
 def build_messages(profile: Profile, markdown: str, *, section: tuple[int, int] | None = None,
-                   correction: str | None = None, previous: str | None = None) -> list[dict[str, str]]:
+                   correction: str | None = None, previous: str | None = None,
+                   editor_note: str | None = None) -> list[dict[str, str]]:
     system = _SYSTEM.format(guidance=guidance(profile), profile=json.dumps(profile.as_dict(), sort_keys=True))
+    if editor_note and editor_note.strip():
+        system += "\n\n" + _EDITOR_NOTE.format(note=editor_note.strip())
     where = ""
     if section is not None and section[1] > 1:
         where = (f"This is part {section[0]} of {section[1]} of a longer lesson; adapt only this part and do not "

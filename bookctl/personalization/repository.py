@@ -66,6 +66,27 @@ def find_lesson(session: Session, ref: str, route_base: str = "/docs") -> m.Less
     return (exact or rows or [None])[0]
 
 
+def learner_profiles(session: Session) -> tuple[dict[str, int], dict[str, "Profile"]]:
+    """How many onboarded learners have each profile (by hash, most common first), and the profiles themselves.
+    Preferences that no longer make a valid profile are skipped."""
+    from collections import Counter
+
+    from bookctl.errors import ValidationError
+    from bookctl.personalization.profile import Profile
+
+    counts: Counter[str] = Counter()
+    profiles: dict[str, Profile] = {}
+    rows = session.scalars(select(m.UserPreferences).join(m.User).where(m.User.onboarding_completed.is_(True)))
+    for prefs in rows:
+        try:
+            profile = Profile.from_preferences(prefs)
+        except ValidationError:
+            continue
+        counts[profile.hash] += 1
+        profiles[profile.hash] = profile
+    return dict(counts.most_common()), profiles
+
+
 def get_variant(session: Session, key: CacheKey) -> m.PersonalizedContent | None:
     return session.scalar(select(m.PersonalizedContent).where(
         m.PersonalizedContent.lesson_id == key.lesson_id,
@@ -83,8 +104,20 @@ def cached_keys(session: Session, lesson_ids: list[uuid.UUID], prompt_version: s
     rows = session.execute(select(
         m.PersonalizedContent.lesson_id, m.PersonalizedContent.content_hash, m.PersonalizedContent.profile_hash,
     ).where(m.PersonalizedContent.lesson_id.in_(lesson_ids), m.PersonalizedContent.prompt_version == prompt_version,
-            m.PersonalizedContent.model == model))
+            m.PersonalizedContent.model == model, m.PersonalizedContent.review_status != "rejected"))
     return {tuple(r) for r in rows}
+
+
+def rejected_notes(session: Session, lesson_ids: list[uuid.UUID], prompt_version: str, model: str) -> dict[tuple, str]:
+    """(lesson_id, content_hash, profile_hash) -> the editor's note, for every rejected variant of these lessons:
+    pre-generation regenerates them with the note as a correction."""
+    if not lesson_ids:
+        return {}
+    pc = m.PersonalizedContent
+    rows = session.execute(select(pc.lesson_id, pc.content_hash, pc.profile_hash, pc.review_note).where(
+        pc.lesson_id.in_(lesson_ids), pc.prompt_version == prompt_version, pc.model == model,
+        pc.review_status == "rejected"))
+    return {(r[0], r[1], r[2]): r[3] or "" for r in rows}
 
 
 def count_misses(session: Session, user_id: uuid.UUID, since: datetime) -> int:
@@ -154,7 +187,7 @@ def _read_statements():
                                 pc.c.prompt_version == bindparam("prompt_version"), pc.c.model == bindparam("model")))
     names = bindparam("names", expanding=True)
     lesson = (select(l.c.id, l.c.slug, l.c.route, l.c.status, l.c.content_hash, l.c.bucket_path,
-                     pc.c.personalized_content, pc.c.created_at)
+                     pc.c.personalized_content, pc.c.created_at, pc.c.review_status)
               .select_from(join)
               .where(l.c.removed_at.is_(None), or_(l.c.slug.in_(names), l.c.route.in_(names)))
               .order_by(l.c.created_at))

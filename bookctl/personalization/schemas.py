@@ -7,6 +7,10 @@ from datetime import datetime
 from typing import Any
 
 
+REVIEW_STATES = ("unreviewed", "approved", "rejected")
+REVIEW_POLICIES = ("off", "required")
+
+
 @dataclass(frozen=True)
 class Variant:
     personalized_content: str
@@ -14,11 +18,16 @@ class Variant:
     generated_at: datetime
     lesson_slug: str = ""
     profile_hash: str = ""
+    # False when the learner gets the original instead (review policy `required` and no approved variant yet);
+    # `reason` then says why: not_generated | awaiting_review | rejected.
+    personalized: bool = True
+    reason: str | None = None
 
     def as_contract(self) -> dict[str, Any]:
-        """The contract's PersonalizeResponse."""
+        """The contract's PersonalizeResponse (plus `personalized` and `reason`, which the contract lacks)."""
         return {"personalized_content": self.personalized_content, "cached": self.cached,
-                "generated_at": self.generated_at.isoformat()}
+                "generated_at": self.generated_at.isoformat(), "personalized": self.personalized,
+                "reason": self.reason}
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,18 @@ the table's unique constraint decides: a loser of the insert race discards its t
 
 The cache stores only complete variants that passed every guard; a failed generation writes nothing (and the
 learner's miss is refunded).
+
+Editors' review (issue 15): a variant an editor rejected is never served; the next request (or pre-generation,
+or the editor's "regenerate now") replaces it in place, with the editor's note added to the prompt as a
+correction. With review policy `required`, learners get only approved variants: otherwise the original lesson
+with `personalized: false` and a reason, and a learner's request never starts a generation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,7 +38,7 @@ from bookctl.personalization.guards import GuardFailure, check_variant, sections
 from bookctl.personalization.profile import PROFILE_FIELDS, Profile
 from bookctl.personalization.prompts import PROMPT_VERSION, build_messages
 from bookctl.personalization.repository import CacheKey, aware
-from bookctl.personalization.schemas import Generated, Variant
+from bookctl.personalization.schemas import REVIEW_POLICIES, Generated, Variant
 
 if TYPE_CHECKING:
     from bookctl.runtime import Runtime
@@ -72,7 +78,7 @@ class PersonalizationService:
                  concurrency: int = 4, miss_limit: int = 20, miss_window: float = 3600.0,
                  route_base: str = "/docs", section_chars: int = SECTION_CHARS,
                  prompt_version: str = PROMPT_VERSION, clock: Callable[[], datetime] = utcnow,
-                 generation_threads: int = 16) -> None:
+                 generation_threads: int = 16, review_policy: str = "off") -> None:
         self.sessions, self.store, self.generator = sessions, store, generator
         self.concurrency = max(1, concurrency)
         self.miss_limit, self.miss_window = miss_limit, miss_window
@@ -81,6 +87,9 @@ class PersonalizationService:
         self._user_locks = _KeyedLocks()
         self._flights: dict[CacheKey, object] = {}  # asyncio single flight (apersonalize)
         self.generation_threads = generation_threads
+        if review_policy not in REVIEW_POLICIES:
+            raise ValueError(f"review_policy must be one of {REVIEW_POLICIES}")
+        self.review_policy = review_policy
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -88,7 +97,8 @@ class PersonalizationService:
     def from_runtime(cls, runtime: "Runtime", generator: Generator) -> "PersonalizationService":
         s = runtime.settings
         return cls(runtime.sessions, runtime.store, generator, concurrency=s.personalize_concurrency,
-                   miss_limit=s.personalize_miss_limit, miss_window=s.personalize_miss_window, route_base=s.route_base)
+                   miss_limit=s.personalize_miss_limit, miss_window=s.personalize_miss_window, route_base=s.route_base,
+                   review_policy=s.variant_review)
 
     def _session(self) -> ContextManager[Session]:
         # This service is its own edge for the single flight: each step (look up, charge a miss, store the
@@ -169,10 +179,24 @@ class PersonalizationService:
             raise NotFoundError(f"lesson {row.slug!r} is planned, not written yet", detail={"lesson_slug": row.slug})
         reset = aware(learner.cleared_at)
         created = aware(row.created_at)
-        if row.personalized_content is not None and (reset is None or created >= reset):
-            return Variant(row.personalized_content, True, created, row.slug, profile.hash)
         key = CacheKey(row.id, row.content_hash, profile.hash, self.prompt_version, self.generator.model)
+        if self.review_policy == "required":
+            # only what an editor approved reaches learners; a learner's request never starts a generation
+            # (and a learner's cache reset does not withdraw an approved text)
+            if row.personalized_content is not None and row.review_status == "approved":
+                return Variant(row.personalized_content, True, created, row.slug, profile.hash)
+            reason = "not_generated" if row.personalized_content is None else (
+                "rejected" if row.review_status == "rejected" else "awaiting_review")
+            return self._original(key, row.slug, row.bucket_path, profile, reason)
+        if (row.personalized_content is not None and row.review_status != "rejected"
+                and (reset is None or created >= reset)):
+            return Variant(row.personalized_content, True, created, row.slug, profile.hash)
         return key, (row.slug, row.bucket_path), profile, reset
+
+    def _original(self, key: CacheKey, slug: str, bucket_path: str | None, profile: Profile, reason: str) -> Variant:
+        """The canonical lesson text in place of a variant (review policy `required`), never an error."""
+        return Variant(self._body(key, slug, bucket_path), False, self.clock(), slug, profile.hash,
+                       personalized=False, reason=reason)
 
     def _check_ref(self, ref: str) -> None:
         if not isinstance(ref, str) or not ref.strip() or len(ref) > 500:
@@ -201,7 +225,7 @@ class PersonalizationService:
         key = self.key_for(lesson, profile)
         with self._session() as session:
             row = repo.get_variant(session, key)
-            if row is not None:
+            if row is not None and row.review_status != "rejected":
                 return _variant(row, cached=True), False
         variant = self._generate_once(key, (lesson.slug, lesson.bucket_path), profile)
         return variant, not variant.cached
@@ -209,25 +233,55 @@ class PersonalizationService:
     # ------------------------------------------------------------------ the single flight
 
     def _generate_once(self, key: CacheKey, source: tuple[str, str | None], profile: Profile, *,
-                       user_id: uuid.UUID | None = None, reset: datetime | None = None) -> Variant:
+                       user_id: uuid.UUID | None = None, reset: datetime | None = None,
+                       replace_up_to: datetime | None = None) -> Variant:
+        """Generate the variant for `key` unless a servable one exists. `replace_up_to` (an editor's "regenerate
+        now") regenerates a servable row too, unless it was made after that time: two editors clicking at once
+        (or a double click) cost one generation, and the second sees the first's result."""
         slug, bucket_path = source
         with self._key_locks.hold(key):
             with self._session() as session:
                 row = repo.get_variant(session, key)
-                if row is not None and _fresh(row, reset):
+                wanted_new = replace_up_to is not None and row is not None and aware(row.created_at) <= replace_up_to
+                if row is not None and _fresh(row, reset) and not wanted_new:
                     return _variant(row, cached=True)
                 replace_id = row.id if row is not None else None
+                # a rejected variant is regenerated with the editor's note as a correction
+                correction = row.review_note if row is not None and row.review_status == "rejected" else None
             miss_id = self._charge(user_id, key) if user_id is not None else None
             try:
                 body = self._body(key, slug, bucket_path)
-                generated = self.generate(body, profile)
+                started = time.perf_counter()
+                generated = self.generate(body, profile, correction=correction)
+                elapsed_ms = int((time.perf_counter() - started) * 1000)
             except BaseException:
                 if miss_id is not None:
                     self._refund(miss_id)
                 raise
-            return self._save(key, slug, profile, generated, replace_id)
+            return self._save(key, slug, profile, generated, replace_id, correction=correction, elapsed_ms=elapsed_ms)
 
-    def _save(self, key: CacheKey, slug: str, profile: Profile, generated: Generated, replace_id: uuid.UUID | None) -> Variant:
+    def regenerate(self, variant_id: uuid.UUID) -> Variant:
+        """An editor's "regenerate now": replace this variant in place (with the rejection note, if rejected),
+        under the same single flight and LLM bounds as every generation. A stale variant (its lesson changed) is
+        refused: learners are already served a new one for the new text."""
+        with self._session() as session:
+            row = session.get(m.PersonalizedContent, variant_id)
+            if row is None:
+                raise NotFoundError("no such variant", detail={"variant_id": str(variant_id)})
+            lesson = session.get(m.Lesson, row.lesson_id)
+            if (lesson is None or lesson.removed_at is not None or lesson.content_hash != row.content_hash
+                    or row.prompt_version != self.prompt_version or row.model != self.generator.model):
+                raise ConflictError("this variant is stale (the lesson, prompt or model changed); it is no longer "
+                                    "served, and the current one is generated on the next request",
+                                    detail={"variant_id": str(variant_id)})
+            key = CacheKey(row.lesson_id, row.content_hash, row.profile_hash, row.prompt_version, row.model)
+            profile = Profile.from_mapping(row.profile)
+            source = (lesson.slug, lesson.bucket_path)
+            made = aware(row.created_at)
+        return self._generate_once(key, source, profile, replace_up_to=made)
+
+    def _save(self, key: CacheKey, slug: str, profile: Profile, generated: Generated, replace_id: uuid.UUID | None,
+              *, correction: str | None = None, elapsed_ms: int | None = None) -> Variant:
         now = self.clock()
         try:
             with self._session() as session:
@@ -240,6 +294,9 @@ class PersonalizationService:
                     session.add(row)
                 row.personalized_content = generated.text
                 row.tokens_in, row.tokens_out, row.created_at = generated.tokens_in, generated.tokens_out, now
+                # a new text needs a new review
+                row.review_status, row.reviewed_by, row.reviewed_at, row.review_note = "unreviewed", None, None, None
+                row.correction, row.generation_ms = correction, elapsed_ms
                 session.flush()
                 return _variant(row, cached=False)
         except IntegrityError:
@@ -284,25 +341,28 @@ class PersonalizationService:
 
     # ------------------------------------------------------------------ generation (no database)
 
-    def generate(self, body: str, profile: Profile) -> Generated:
-        """Personalize a lesson body: section by section when long (bounded concurrency), reassembled, guarded."""
+    def generate(self, body: str, profile: Profile, *, correction: str | None = None) -> Generated:
+        """Personalize a lesson body: section by section when long (bounded concurrency), reassembled, guarded.
+        `correction` is an editor's note on a rejected earlier variant; it goes into every section's prompt."""
         if not body.strip():
             return Generated(body, 0, 0, 0)
         pieces = sections(body, self.section_chars)
         if len(pieces) == 1:
-            return self._one(body, profile, None)
+            return self._one(body, profile, None, editor_note=correction)
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(pieces)), thread_name_prefix="personalize") as pool:
-            futures = [pool.submit(self._one, piece, profile, (i + 1, len(pieces))) for i, piece in enumerate(pieces)]
+            futures = [pool.submit(self._one, piece, profile, (i + 1, len(pieces)), editor_note=correction)
+                       for i, piece in enumerate(pieces)]
             results = [f.result() for f in futures]  # first failure propagates; nothing is assembled or cached
         return self.assemble(body, results)
 
     def pieces(self, body: str) -> list[str]:
         return sections(body, self.section_chars)
 
-    def _one(self, piece: str, profile: Profile, section: tuple[int, int] | None, completion=None) -> Generated:
+    def _one(self, piece: str, profile: Profile, section: tuple[int, int] | None, completion=None, *,
+             editor_note: str | None = None) -> Generated:
         """One piece: generate (unless `completion` is given, e.g. from a batch), guard, retry once with a correction."""
         if completion is None:
-            completion = self.generator.complete(build_messages(profile, piece, section=section))
+            completion = self.generator.complete(build_messages(profile, piece, section=section, editor_note=editor_note))
         tokens_in, tokens_out = completion.tokens_in, completion.tokens_out
         try:
             _check(piece, completion)
@@ -310,7 +370,7 @@ class PersonalizationService:
         except GuardFailure as failure:
             first = failure
         retry = self.generator.complete(build_messages(profile, piece, section=section, correction=first.message,
-                                                       previous=completion.text))
+                                                       previous=completion.text, editor_note=editor_note))
         tokens_in, tokens_out = tokens_in + retry.tokens_in, tokens_out + retry.tokens_out
         try:
             _check(piece, retry)
@@ -340,9 +400,11 @@ class PersonalizationService:
         with self._key_locks.hold(key):
             with self._session() as session:
                 row = repo.get_variant(session, key)
-                if row is not None:
+                if row is not None and row.review_status != "rejected":
                     return _variant(row, cached=True)
-            return self._save(key, slug, profile, generated, None)
+                replace_id = row.id if row is not None else None
+                correction = row.review_note if row is not None else None
+            return self._save(key, slug, profile, generated, replace_id, correction=correction)
 
     def body_of(self, lesson: m.Lesson) -> str:
         """The lesson's canonical synced text (front matter removed), verified against its content hash."""
@@ -379,6 +441,8 @@ def lesson_text(raw: bytes) -> str:
 
 
 def _fresh(row: m.PersonalizedContent, reset: datetime | None) -> bool:
+    if row.review_status == "rejected":
+        return False
     return reset is None or (aware(row.created_at) or reset) >= reset
 
 

@@ -10,7 +10,6 @@ import json
 import threading
 import time
 import tomllib
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -58,17 +57,8 @@ def resolve_profiles(session: Session, spec: str) -> list[dict[str, Any]]:
             n = int(spec[4:])
         except ValueError:
             raise UsageError(f"--profiles top:N needs a number; got {spec!r}") from None
-        counts: Counter[str] = Counter()
-        by_hash: dict[str, Profile] = {}
-        rows = session.scalars(select(m.UserPreferences).join(m.User).where(m.User.onboarding_completed.is_(True)))
-        for prefs in rows:
-            try:
-                profile = Profile.from_preferences(prefs)
-            except ValidationError:
-                continue
-            counts[profile.hash] += 1
-            by_hash[profile.hash] = profile
-        return [{"profile": by_hash[h], "learners": c} for h, c in counts.most_common(max(0, n))]
+        counts, by_hash = repo.learner_profiles(session)
+        return [{"profile": by_hash[h], "learners": c} for h, c in list(counts.items())[:max(0, n)]]
     if spec.startswith("matrix:"):
         return [{"profile": p, "learners": None} for p in matrix(spec[7:])]
     path = Path(spec)
@@ -156,6 +146,8 @@ class Plan:
     lessons: list[m.Lesson]
     items: list[Item] = field(default_factory=list)
     pending: set[str] = field(default_factory=set)  # keys in a submitted, uncollected batch
+    # (lesson_id, content_hash, profile_hash) -> an editor's note on the rejected variant being regenerated
+    corrections: dict[tuple, str] = field(default_factory=dict)
 
     @property
     def todo(self) -> list[Item]:
@@ -170,11 +162,12 @@ def make_plan(runtime: "Runtime", service: "PersonalizationService", profiles_sp
         profiles = resolve_profiles(session, profiles_spec)
         rows = select_lessons(session, book, lessons)
         present = repo.cached_keys(session, [r.id for r in rows], version, model)
+        corrections = repo.rejected_notes(session, [r.id for r in rows], version, model)
         pending = set()
         for batch in session.scalars(select(m.PersonalizationBatch).where(m.PersonalizationBatch.collected_at.is_(None))):
             pending.update(batch.requests.keys())
         session.expunge_all()
-    plan = Plan(book.slug, model, version, profiles, rows, pending=pending)
+    plan = Plan(book.slug, model, version, profiles, rows, pending=pending, corrections=corrections)
     for lesson in rows:
         for entry in profiles:
             profile: Profile = entry["profile"]
@@ -307,8 +300,9 @@ def submit_batch(runtime: "Runtime", service: "PersonalizationService", plan: Pl
     lines, requests = [], {}
     for item in plan.todo:
         pieces = service.pieces(service.body_of(item.lesson))
+        note = plan.corrections.get((item.lesson.id, item.lesson.content_hash, item.profile.hash))
         for i, piece in enumerate(pieces):
-            messages = build_messages(item.profile, piece, section=(i + 1, len(pieces)))
+            messages = build_messages(item.profile, piece, section=(i + 1, len(pieces)), editor_note=note)
             lines.append(json.dumps({"custom_id": f"{item.key.custom_id}#{i + 1}/{len(pieces)}", "method": "POST",
                                      "url": "/v1/chat/completions",
                                      "body": {"model": plan.model, "messages": messages, "temperature": 0.2}}))
@@ -425,7 +419,13 @@ def stage_report(session: Session, book: m.Book) -> dict[str, int]:
     profiles = session.scalar(select(func.count(func.distinct(pc.profile_hash))).select_from(pc)
                               .join(lesson, lesson.id == pc.lesson_id)
                               .where(lesson.book_id == book.id, current_cond)) or 0
-    return {"personalized": current, "profiles": profiles, "stale": total - current}
+    review = dict(session.execute(select(pc.review_status, func.count()).select_from(pc)
+                                  .join(lesson, lesson.id == pc.lesson_id)
+                                  .where(lesson.book_id == book.id, current_cond).group_by(pc.review_status)).all())
+    # the review backlog (bookctl review): current variants nobody has approved yet, and rejected ones
+    return {"personalized": current, "profiles": profiles, "stale": total - current,
+            "unreviewed": review.get("unreviewed", 0), "approved": review.get("approved", 0),
+            "rejected": review.get("rejected", 0)}
 
 
 def prune(runtime: "Runtime", book_slug: str | None, prompt_version: str) -> int:

@@ -138,11 +138,11 @@ def test_status_reports_personalized_and_stale_variants(sqlite_env):
     env = sqlite_env
     assert _run(env, "--profiles", TWO_PROFILES, "--lessons", CHAPTER + "/lesson-embodiment-hypothesis").code == 0
     report = env.ws.run("status", "--json").json["stages"]["personalization"]
-    assert report == {"personalized": 2, "profiles": 2, "stale": 0}
+    assert report == {"personalized": 2, "profiles": 2, "stale": 0, "unreviewed": 2, "approved": 0, "rejected": 0}
     path = next(env.ws.book.rglob("02-lesson-embodiment-hypothesis.md"))
     path.write_text(path.read_text() + "\n\nEdited.\n")
     assert env.ws.run("sync").code == 0
     report = env.ws.run("status", "--json").json["stages"]["personalization"]
-    assert report == {"personalized": 0, "profiles": 0, "stale": 2}
+    assert report == {"personalized": 0, "profiles": 0, "stale": 2, "unreviewed": 0, "approved": 0, "rejected": 0}
     assert env.ws.run("personalize", "--prune", "--json").json == {"pruned": 2}
     assert env.ws.run("status", "--json").json["stages"]["personalization"]["stale"] == 0

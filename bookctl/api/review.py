@@ -1,0 +1,270 @@
+"""The editors' review page (`bookctl review`): server-rendered HTML over `bookctl.review.service`.
+
+Access (see `ReviewAccess`): pages are readable without signing in only when the server is bound to loopback;
+every action (approve, reject, regenerate) needs a signed-in editor (a token from BOOKCTL_EDITOR_TOKENS, or the
+one-time token `bookctl review` prints when none is configured) and a CSRF token (Litestar's CSRF middleware,
+double-submit cookie). The session is Litestar's encrypted cookie session. Variant text is LLM output, i.e.
+untrusted HTML: templates autoescape, Markdown renders with raw HTML off, and a strict CSP forbids inline script.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import ResponseHeader
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from typing_extensions import Annotated
+
+from bookctl.api.deps import Injected, RuntimeDep
+from bookctl.errors import BookctlError, ConfigError
+from bookctl.review import service
+from bookctl.review.render import markdown_html, word_diff
+from bookctl.review.schemas import GOALS_NOTE
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "review" / "templates"
+STATIC = Path(__file__).resolve().parents[1] / "review" / "static"
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+SESSION_HOURS = 8
+
+
+@dataclass(frozen=True)
+class ReviewAccess:
+    """Who may use the review page. `editors` are (name, token) pairs; `loopback` is the bind address's kind."""
+
+    editors: tuple[tuple[str, str], ...]
+    loopback: bool
+    generated: bool = False  # the token was made up at start (printed once on the terminal)
+
+    @classmethod
+    def for_bind(cls, host: str, editor_tokens: tuple[tuple[str, str], ...]) -> "ReviewAccess":
+        loopback = is_loopback(host)
+        if editor_tokens:
+            return cls(editor_tokens, loopback)
+        if not loopback:
+            raise ConfigError(f"bookctl review on {host} (not a loopback address) needs editor credentials: set "
+                              "BOOKCTL_EDITOR_TOKENS=name:token[,name:token...] (tokens of 16+ characters)")
+        return cls((("editor", secrets.token_urlsafe(24)),), loopback, generated=True)
+
+    def editor_for(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        found = None
+        for name, expected in self.editors:  # compare with every token, in constant time each
+            if hmac.compare_digest(token.encode(), expected.encode()):
+                found = name
+        return found
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _editor(request: Request) -> str | None:
+    return (request.session or {}).get("editor") if "session" in request.scope else None
+
+
+def _may_read(request: Request, access: ReviewAccess) -> bool:
+    return access.loopback or _editor(request) is not None
+
+
+def _login_redirect() -> Redirect:
+    return Redirect("/review/login", status_code=303)
+
+
+def _flash(request: Request, message: str, kind: str = "ok") -> None:
+    request.session["flash"] = {"kind": kind, "message": message[:500]}
+
+
+def _pop_flash(request: Request) -> dict[str, str] | None:
+    return request.session.pop("flash", None) if "session" in request.scope and request.session else None
+
+
+class ReviewController(Controller):
+    path = "/review"
+    tags = ["Review"]
+    include_in_schema = False
+    response_headers = [
+        ResponseHeader(name="Content-Security-Policy", value=CSP),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+        ResponseHeader(name="Referrer-Policy", value="no-referrer"),
+        ResponseHeader(name="X-Frame-Options", value="DENY"),
+        ResponseHeader(name="Cache-Control", value="no-store"),
+    ]
+
+    @get("/", sync_to_thread=True)
+    def lessons(self, request: Request, runtime: RuntimeDep, review_access: Injected,
+                personalization: Injected) -> Template | Redirect:
+        if not _may_read(request, review_access):
+            return _login_redirect()
+        with runtime.session() as session:
+            lessons = service.lesson_summaries(session, personalization.prompt_version)
+            backlog = service.backlog(session, personalization.prompt_version)
+        return Template("list.html", context={
+            "lessons": lessons, "backlog": backlog, "editor": _editor(request), "flash": _pop_flash(request),
+            "policy": runtime.settings.variant_review})
+
+    @get("/lessons/{lesson_id:uuid}", sync_to_thread=True)
+    def lesson(self, request: Request, runtime: RuntimeDep, review_access: Injected, personalization: Injected,
+               lesson_id: uuid.UUID, variant: uuid.UUID | None = None, view: str = "side") -> Template | Redirect:
+        if not _may_read(request, review_access):
+            return _login_redirect()
+        version = personalization.prompt_version
+        with runtime.session() as session:
+            lesson, variants = service.lesson_variants(session, str(lesson_id), version)
+            chosen = variant or next((v.id for v in variants if not v.stale), variants[0].id if variants else None)
+            detail = service.variant_detail(session, runtime.store, chosen, version) if chosen else None
+            lesson_title, lesson_route = lesson.title, lesson.route
+            original = detail.original if detail else _lesson_original(runtime, lesson)
+        if detail is not None and detail.summary.lesson_slug != lesson.slug and detail.summary.id not in {v.id for v in variants}:
+            detail = None
+        diff = word_diff(detail.original, detail.text) if detail is not None and view == "diff" else None
+        return Template("lesson.html", context={
+            "lesson_id": lesson_id, "lesson_title": lesson_title, "lesson_route": lesson_route,
+            "variants": variants, "detail": detail, "view": "diff" if view == "diff" else "side",
+            "original_html": markdown_html(original), "variant_html": markdown_html(detail.text) if detail else "",
+            "diff_html": diff, "editor": _editor(request), "flash": _pop_flash(request), "goals_note": GOALS_NOTE,
+            "policy": runtime.settings.variant_review})
+
+    @post("/variants/{variant_id:uuid}/approve", sync_to_thread=True, status_code=303)
+    def approve(self, request: Request, runtime: RuntimeDep, personalization: Injected,
+                variant_id: uuid.UUID) -> Redirect:
+        editor = _require_editor(request)
+        return _act(request, runtime, variant_id, lambda session: service.approve(
+            session, variant_id, editor, _now(), personalization.prompt_version), "approved")
+
+    @post("/variants/{variant_id:uuid}/reject", sync_to_thread=True, status_code=303)
+    def reject(self, request: Request, runtime: RuntimeDep, personalization: Injected, variant_id: uuid.UUID,
+               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Redirect:
+        editor = _require_editor(request)
+        note = str(data.get("note") or "")
+        return _act(request, runtime, variant_id, lambda session: service.reject(
+            session, variant_id, editor, note, _now(), personalization.prompt_version),
+            "rejected: learners are not served it; regenerate it now or let the next request do it")
+
+    @post("/variants/{variant_id:uuid}/regenerate", sync_to_thread=True, status_code=303)
+    def regenerate(self, request: Request, runtime: RuntimeDep, personalization: Injected,
+                   variant_id: uuid.UUID) -> Redirect:
+        _require_editor(request)
+        return _act(request, runtime, variant_id, lambda _session: personalization.regenerate(variant_id),
+                    "regenerated: the new text is unreviewed")
+
+    @get("/login", sync_to_thread=False)
+    def login_form(self, request: Request, review_access: Injected, token: str | None = None) -> Template | Redirect:
+        if token is not None:  # the one-time URL `bookctl review` prints
+            name = review_access.editor_for(token)
+            if name is None:
+                return Template("login.html", context={"error": "that token is not an editor token"}, status_code=401)
+            request.set_session({"editor": name})
+            return Redirect("/review/", status_code=303)
+        return Template("login.html", context={"error": None})
+
+    @post("/login", sync_to_thread=False, status_code=303)
+    def login(self, request: Request, review_access: Injected,
+              data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
+        name = review_access.editor_for(str(data.get("token") or ""))
+        if name is None:
+            return Template("login.html", context={"error": "that token is not an editor token"}, status_code=401)
+        request.set_session({"editor": name})
+        return Redirect("/review/", status_code=303)
+
+    @post("/logout", sync_to_thread=False, status_code=303)
+    def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/review/login", status_code=303)
+
+
+def _require_editor(request: Request) -> str:
+    from bookctl.errors import AuthenticationError
+
+    editor = _editor(request)
+    if editor is None:
+        raise AuthenticationError("sign in as an editor first (/review/login)")
+    return editor
+
+
+def _act(request: Request, runtime: Any, variant_id: uuid.UUID, action, done: str) -> Redirect:
+    """Run one action; report the outcome on the next page (an error is shown, never a bare JSON page)."""
+    lesson_id = None
+    try:
+        with runtime.session() as session:
+            result = action(session)
+        _flash(request, done)
+    except BookctlError as exc:
+        _flash(request, exc.message, "error")
+        result = None
+    with runtime.session() as session:
+        from bookctl.db import models as m
+
+        row = session.get(m.PersonalizedContent, variant_id)
+        lesson_id = row.lesson_id if row is not None else None
+    del result
+    if lesson_id is None:
+        return Redirect("/review/", status_code=303)
+    return Redirect(f"/review/lessons/{lesson_id}?variant={variant_id}", status_code=303)
+
+
+def _lesson_original(runtime: Any, lesson: Any) -> str:
+    from bookctl.personalization.service import lesson_text
+
+    if not lesson.bucket_path:
+        return ""
+    try:
+        return lesson_text(runtime.store.get(lesson.bucket_path))
+    except BookctlError:
+        return ""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def review_app_parts(settings: Any, access: ReviewAccess) -> dict[str, Any]:
+    """What create_app adds for the review page: controller, static files, templates, session and CSRF."""
+    import hashlib
+
+    from litestar.config.csrf import CSRFConfig
+    from litestar.middleware.session.client_side import CookieBackendConfig
+    from litestar.plugins.jinja import JinjaTemplateEngine
+    from litestar.static_files import create_static_files_router
+    from litestar.template.config import TemplateConfig
+
+    from bookctl.api.auth import load_secret_key
+
+    # both derived from the API's signing key, so every replica of `bookctl review` agrees, and rotating the key
+    # signs everyone out
+    secret = load_secret_key(settings)
+    if isinstance(secret, str):
+        secret = secret.encode()
+    session_key = hashlib.sha256(b"bookctl-review-session:" + secret).digest()
+    csrf_secret = hashlib.sha256(b"bookctl-review-csrf:" + secret).hexdigest()
+    only_review = [r"^/(?!review)"]
+    sessions = CookieBackendConfig(secret=session_key, key="bookctl_review", path="/review", httponly=True,
+                                   samesite="strict", max_age=SESSION_HOURS * 3600, exclude=only_review,
+                                   secure=not access.loopback)
+    return {
+        "route_handlers": [ReviewController,
+                           create_static_files_router(path="/review/static", directories=[STATIC],
+                                                      include_in_schema=False)],
+        "middleware": [sessions.middleware],
+        "csrf_config": CSRFConfig(secret=csrf_secret, cookie_name="bookctl_review_csrf", cookie_path="/review",
+                                  cookie_samesite="strict", cookie_httponly=False, cookie_secure=not access.loopback,
+                                  exclude=only_review),
+        "template_config": TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        "review_access": access,
+    }
