@@ -21,7 +21,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from typing_extensions import Annotated
 
@@ -121,18 +121,19 @@ class ReviewController(Controller):
 
     @get("/lessons/{lesson_id:uuid}", sync_to_thread=True)
     def lesson(self, request: Request, runtime: RuntimeDep, review_access: Injected, personalization: Injected,
-               lesson_id: uuid.UUID, variant: uuid.UUID | None = None, view: str = "side") -> Template | Redirect:
+               lesson_id: FromPath[uuid.UUID], variant: FromQuery[uuid.UUID | None] = None,
+               view: FromQuery[str] = "side") -> Template | Redirect:
         if not _may_read(request, review_access):
             return _login_redirect()
         version = personalization.prompt_version
         with runtime.session() as session:
             lesson, variants = service.lesson_variants(session, str(lesson_id), version)
-            chosen = variant or next((v.id for v in variants if not v.stale), variants[0].id if variants else None)
+            # the asked-for variant if it is one of this lesson's; else the first current one
+            chosen = variant if variant in {v.id for v in variants} else next(
+                (v.id for v in variants if not v.stale), variants[0].id if variants else None)
             detail = service.variant_detail(session, runtime.store, chosen, version) if chosen else None
             lesson_title, lesson_route = lesson.title, lesson.route
             original = detail.original if detail else _lesson_original(runtime, lesson)
-        if detail is not None and detail.summary.lesson_slug != lesson.slug and detail.summary.id not in {v.id for v in variants}:
-            detail = None
         diff = word_diff(detail.original, detail.text) if detail is not None and view == "diff" else None
         return Template("lesson.html", context={
             "lesson_id": lesson_id, "lesson_title": lesson_title, "lesson_route": lesson_route,
@@ -143,13 +144,13 @@ class ReviewController(Controller):
 
     @post("/variants/{variant_id:uuid}/approve", sync_to_thread=True, status_code=303)
     def approve(self, request: Request, runtime: RuntimeDep, personalization: Injected,
-                variant_id: uuid.UUID) -> Redirect:
+                variant_id: FromPath[uuid.UUID]) -> Redirect:
         editor = _require_editor(request)
         return _act(request, runtime, variant_id, lambda session: service.approve(
             session, variant_id, editor, _now(), personalization.prompt_version), "approved")
 
     @post("/variants/{variant_id:uuid}/reject", sync_to_thread=True, status_code=303)
-    def reject(self, request: Request, runtime: RuntimeDep, personalization: Injected, variant_id: uuid.UUID,
+    def reject(self, request: Request, runtime: RuntimeDep, personalization: Injected, variant_id: FromPath[uuid.UUID],
                data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Redirect:
         editor = _require_editor(request)
         note = str(data.get("note") or "")
@@ -159,13 +160,13 @@ class ReviewController(Controller):
 
     @post("/variants/{variant_id:uuid}/regenerate", sync_to_thread=True, status_code=303)
     def regenerate(self, request: Request, runtime: RuntimeDep, personalization: Injected,
-                   variant_id: uuid.UUID) -> Redirect:
+                   variant_id: FromPath[uuid.UUID]) -> Redirect:
         _require_editor(request)
         return _act(request, runtime, variant_id, lambda _session: personalization.regenerate(variant_id),
                     "regenerated: the new text is unreviewed")
 
     @get("/login", sync_to_thread=False)
-    def login_form(self, request: Request, review_access: Injected, token: str | None = None) -> Template | Redirect:
+    def login_form(self, request: Request, review_access: Injected, token: FromQuery[str | None] = None) -> Template | Redirect:
         if token is not None:  # the one-time URL `bookctl review` prints
             name = review_access.editor_for(token)
             if name is None:
@@ -200,20 +201,14 @@ def _require_editor(request: Request) -> str:
 
 def _act(request: Request, runtime: Any, variant_id: uuid.UUID, action, done: str) -> Redirect:
     """Run one action; report the outcome on the next page (an error is shown, never a bare JSON page)."""
-    lesson_id = None
     try:
         with runtime.session() as session:
-            result = action(session)
+            action(session)
         _flash(request, done)
     except BookctlError as exc:
         _flash(request, exc.message, "error")
-        result = None
     with runtime.session() as session:
-        from bookctl.db import models as m
-
-        row = session.get(m.PersonalizedContent, variant_id)
-        lesson_id = row.lesson_id if row is not None else None
-    del result
+        lesson_id = service.lesson_of_variant(session, variant_id)
     if lesson_id is None:
         return Redirect("/review/", status_code=303)
     return Redirect(f"/review/lessons/{lesson_id}?variant={variant_id}", status_code=303)
@@ -253,7 +248,8 @@ def review_app_parts(settings: Any, access: ReviewAccess) -> dict[str, Any]:
         secret = secret.encode()
     session_key = hashlib.sha256(b"bookctl-review-session:" + secret).digest()
     csrf_secret = hashlib.sha256(b"bookctl-review-csrf:" + secret).hexdigest()
-    only_review = [r"^/(?!review)"]
+    # the learner API (if served beside the page) keeps its bearer-token auth: no review cookies, no CSRF there
+    only_review = [r"^/api", r"^/healthz", r"^/readyz", r"^/metrics", r"^/schema", r"^/mcp"]
     sessions = CookieBackendConfig(secret=session_key, key="bookctl_review", path="/review", httponly=True,
                                    samesite="strict", max_age=SESSION_HOURS * 3600, exclude=only_review,
                                    secure=not access.loopback)

@@ -97,6 +97,11 @@ def backlog(session: Session, prompt_version: str) -> Backlog:
     return Backlog(**repo.backlog(session, prompt_version))
 
 
+def lesson_of_variant(session: Session, variant_id: uuid.UUID) -> uuid.UUID | None:
+    row = session.get(m.PersonalizedContent, variant_id)
+    return row.lesson_id if row is not None else None
+
+
 def parse_variant_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(text).strip())
