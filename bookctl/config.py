@@ -54,6 +54,9 @@ class Settings:
     variant_review: str = "off"
     # (reviewer name, token) pairs from BOOKCTL_EDITOR_TOKENS="ana:tok1,sam:tok2" (a bare token is "editor")
     editor_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # object stores (issue 9): uploads/deletes in flight at once, and attempts per S3 request (throttling, 5xx)
+    storage_concurrency: int = 8
+    storage_max_attempts: int = 5
 
     @property
     def is_embedded_db(self) -> bool:
@@ -103,6 +106,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "llm_price_table": ("BOOKCTL_LLM_PRICE_TABLE",),
     "variant_review": ("BOOKCTL_VARIANT_REVIEW",),
     "editor_tokens": ("BOOKCTL_EDITOR_TOKENS",),
+    "storage_concurrency": ("BOOKCTL_STORAGE_CONCURRENCY",),
+    "storage_max_attempts": ("BOOKCTL_STORAGE_MAX_ATTEMPTS",),
 }
 
 
@@ -152,7 +157,8 @@ def _coerce(name: str, source: str, value: object) -> object:
     if name == "storage_url":
         scheme = text.split("://", 1)[0] if "://" in text else ""
         if scheme not in STORAGE_SCHEMES:
-            raise ConfigError(f"{source} must start with one of {', '.join(s + '://' for s in STORAGE_SCHEMES)}; got {text!r}")
+            got = f"a {scheme}:// URL" if scheme else repr(text[:40])  # never echo a URL: it may carry a token
+            raise ConfigError(f"{source} must start with one of {', '.join(s + '://' for s in STORAGE_SCHEMES)}; got {got}")
         return text
     if name in ("book_dir", "data_dir"):
         return Path(text)
@@ -206,7 +212,8 @@ _PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
     "personalize_concurrency": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
 }
 _POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
-                  "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024}
+                  "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024,
+                  "storage_concurrency": 1, "storage_max_attempts": 1}
 
 
 MIN_EDITOR_TOKEN = 16

@@ -26,7 +26,9 @@ class Runtime:
         from bookctl.db.engine import connect_errors_as_config
         from bookctl.db.migrate import ensure_schema
 
-        store = open_store(settings.storage_url)  # first: a bad URL must not leave a database behind
+        # first: a bad URL must not leave a database behind (opening a store never connects)
+        store = open_store(settings.storage_url, concurrency=settings.storage_concurrency,
+                           max_attempts=settings.storage_max_attempts)
         engine = make_engine(settings.database_url)
         try:
             if check_schema:
@@ -44,4 +46,5 @@ class Runtime:
             yield session
 
     def close(self) -> None:
+        self.store.close()
         self.engine.dispose()

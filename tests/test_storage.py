@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,9 @@ def test_put_get_list_delete(store: FileStore) -> None:
     assert store.get("books/b/pages/intro.md") == b"replaced"
     assert list(store.list("books/b/")) == ["books/b/pages/intro.md", "books/b/parts/p/pages/index.md"]
     assert len(list(store.list())) == 3
-    store.delete("books/b/pages/intro.md")
-    store.delete("books/b/pages/intro.md")  # deleting a missing key is not an error
+    assert store.stat("books/b/pages/intro.md") == hashlib.sha256(b"replaced").hexdigest()
+    assert store.delete_many(["books/b/pages/intro.md", "books/b/pages/intro.md"]) == 2  # a missing key is fine
+    assert store.stat("books/b/pages/intro.md") is None
     with pytest.raises(NotFoundError):
         store.get("books/b/pages/intro.md")
     assert list(store.list("books/b/")) == ["books/b/parts/p/pages/index.md"]
@@ -64,6 +66,10 @@ def test_unknown_backend_is_a_config_error() -> None:
 
 
 def test_key_layout() -> None:
+    digest = "0123456789abcdef" * 4
+    assert (lesson_key("book", "ch/lesson-a", "01-Part", "01-ch", digest)
+            == "books/book/parts/01-Part/chapters/01-ch/lessons/lesson-a.0123456789abcdef.md")
+    assert lesson_key("book", "course-overview/index", None, None, digest) == "books/book/pages/course-overview/index.0123456789abcdef.md"
     assert lesson_key("book", "ch/lesson-a", "01-Part", "01-ch") == "books/book/parts/01-Part/chapters/01-ch/lessons/lesson-a.md"
     assert lesson_key("book", "part/index", "01-Part", None) == "books/book/parts/01-Part/pages/index.md"
     assert lesson_key("book", "course-overview/index", None, None) == "books/book/pages/course-overview/index.md"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -50,8 +51,9 @@ def test_first_sync_of_the_fixture_book(any_workspace: Workspace) -> None:
     for row in written:  # every written lesson's body is in the store, byte for byte
         assert objects[row["bucket_path"]] == (ws.book / row["source_path"]).read_bytes()
     assert all(r["bucket_path"] is None and r["content_hash"] is None for r in lessons if r["status"] == "planned")
+    digest = next(r["content_hash"] for r in written if r["slug"] == "what-is-physical-ai/lesson-digital-vs-physical-ai")
     assert (f"books/{BOOK}/parts/01-Physical-AI-Foundations/chapters/01-what-is-physical-ai/lessons/"
-            "lesson-digital-vs-physical-ai.md") in objects
+            f"lesson-digital-vs-physical-ai.{digest[:16]}.md") in objects  # readable path, content hash in the name
     check_consistent(url, ws.storage)
     engine = make_engine(url)
     with Session(engine) as session:
@@ -74,8 +76,11 @@ def test_second_sync_does_nothing_and_one_edit_uploads_one(any_workspace: Worksp
     lesson.write_bytes(lesson.read_bytes() + b"\nOne more paragraph.\n")
     edited = sync(ws)
     assert (edited["uploaded"], edited["updated"], edited["unchanged"], edited["created"]) == (1, 1, 33, 0)
-    key = f"books/{BOOK}/parts/01-Physical-AI-Foundations/chapters/01-what-is-physical-ai/lessons/lesson-embodiment-hypothesis.md"
+    digest = hashlib.sha256(lesson.read_bytes()).hexdigest()
+    key = (f"books/{BOOK}/parts/01-Physical-AI-Foundations/chapters/01-what-is-physical-ai/lessons/"
+           f"lesson-embodiment-hypothesis.{digest[:16]}.md")
     assert (ws.storage / key).read_bytes() == lesson.read_bytes()
+    assert edited["objects_deleted"] == 1  # the old version, after the commit: objects are never overwritten
     check_consistent(database_url(ws), ws.storage)
 
 
@@ -108,7 +113,7 @@ def test_unwritten_lesson_keeps_its_row_and_progress_as_planned(any_workspace: W
     planned = rows["what-is-physical-ai/lab-try-with-ai-exercises"]
     assert (planned["status"], planned["bucket_path"]) == ("planned", None)
     assert lesson_id(ws, "what-is-physical-ai/lab-try-with-ai-exercises") == lab_id
-    assert not any(k.endswith("/01-what-is-physical-ai/lessons/lab.md") for k in dump_store(ws.storage))
+    assert not any("/01-what-is-physical-ai/lessons/lab." in k for k in dump_store(ws.storage))
     assert dump_tables(url)["user_progress"] == progress_before
     check_consistent(url, ws.storage)
     # written again: still the same row, the progress still on it
@@ -217,15 +222,20 @@ def test_broken_book_changes_nothing(any_workspace: Workspace) -> None:
     assert snapshot(ws) == before
 
 
-def test_missing_objects_are_uploaded_again(any_workspace: Workspace) -> None:
+def test_verify_uploads_missing_and_corrupted_objects_again(any_workspace: Workspace) -> None:
     ws = any_workspace
     sync(ws)
     objects = sorted(p for p in ws.storage.rglob("*.md"))
     objects[0].unlink()
     objects[5].unlink()
-    data = sync(ws)
-    assert data["uploaded"] == 2 and data["unchanged"] == 34
+    objects[7].write_bytes(b"tampered")
+    status = ws.run("status", "--json").json["objects"]
+    assert (status["missing"], status["orphans"]) == (2, 0)  # a listing; hashes are --verify's job
+    assert sync(ws)["uploaded"] == 0  # the database is the manifest: a plain sync does not list the store
+    data = sync(ws, "--verify")
+    assert (data["uploaded"], data["repaired"], data["unchanged"]) == (3, 3, 34)
     check_consistent(database_url(ws), ws.storage)
+    assert ws.run("status", "--json").json["objects"]["missing"] == 0
 
 
 def test_orphan_objects_are_swept(any_workspace: Workspace) -> None:
@@ -239,7 +249,9 @@ def test_orphan_objects_are_swept(any_workspace: Workspace) -> None:
     other_book = ws.storage / "books/another-book/pages/intro.md"
     other_book.parent.mkdir(parents=True)
     other_book.write_text("not ours")
-    data = sync(ws)
+    assert sync(ws)["objects_deleted"] == 0  # a no-op never lists the store
+    assert ws.run("status", "--json").json["objects"]["orphans"] == 1
+    data = sync(ws, "--verify")
     assert data["uploaded"] == 0 and data["objects_deleted"] == 1
     assert not orphan.exists() and not tmp.exists()
     assert other_book.exists()  # another book's objects are none of this sync's business

@@ -41,13 +41,15 @@ def sync(
     book: BookOpt = None,
     as_json: JsonOpt = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Check every recorded object (present, hash matches); "
+                                         "re-upload what is missing or wrong and delete orphans.")] = False,
 ) -> None:
     """Upsert the book tables and upload changed lesson bodies; remove what disappeared."""
     from bookctl.pipeline import receipt
 
     s = settings(book)
-    if not dry_run and (unchanged := receipt.try_noop(s)) is not None:
-        # Proven no-op (same files, same rows, same objects as the last sync): skip parsing and the ORM.
+    if not dry_run and not verify and (unchanged := receipt.try_noop(s)) is not None:
+        # Proven no-op (same files, same rows, same store as the last sync): skip parsing and the ORM.
         emit(unchanged, as_json, render_sync)
         return
 
@@ -55,16 +57,16 @@ def sync(
     from bookctl.pipeline.sync import run_sync
     from bookctl.runtime import Runtime
 
+    try:  # before parsing: a file edited during the sync makes the receipt miss next time, never match wrongly
+        fingerprint = receipt.fingerprint(s)
+    except OSError:
+        fingerprint = None
     parsed, warnings = parse_book(s.book_dir, s.route_base, s.book_slug or None)  # refuse before any write
     runtime = Runtime.open(s)
-
-    def write_receipt(result) -> None:
-        receipt.write_receipt(s, result.as_dict())
-
     try:
         with progress_bar("uploading", enabled=not as_json) as on_upload:
             result = run_sync(runtime, parsed, dry_run=dry_run, warnings=warnings, on_upload=on_upload,
-                              on_done=write_receipt)
+                              verify=verify, fingerprint=fingerprint)
     finally:
         runtime.close()
     emit(result.as_dict(), as_json, render_sync)
@@ -80,6 +82,8 @@ def render_sync(data: dict[str, Any]) -> None:
         f"{verb} [bold]{data['book']}[/]: {data['parts']} parts, {data['chapters']} chapters, {data['lessons']} lessons "
         f"({data['planned']} planned); created {data['created']}, updated {data['updated']}, unchanged {data['unchanged']}, "
         f"deleted {data['deleted']}; uploaded {data['uploaded']}"
+        + (f", repaired {data['repaired']}" if data.get("repaired") else "")
+        + (f"; {data['objects_deleted']} stale object(s) deleted" if data.get("objects_deleted") else "")
     )
 
 
@@ -107,5 +111,13 @@ def _render_status(data: dict[str, Any]) -> None:
     st = data["stale"]
     out.print(f"synced: {data['synced']}; stale: {st['changed']} changed, {st['new']} new, {st['removed']} removed"
               + ("" if data["book_readable"] else " [red](the book has errors: run `bookctl check`)[/]"))
+    objects = data.get("objects") or {}
+    if "error" in objects:
+        out.print(f"[red]objects: {objects['error']}[/]", soft_wrap=True)
+    elif objects:
+        style = "red" if objects["missing"] else "yellow" if objects["orphans"] else "green"
+        out.print(f"[{style}]objects in {objects['store']}: {objects['recorded']} recorded, {objects['missing']} missing, "
+                  f"{objects['orphans']} orphan[/]" + (" (run `bookctl sync --verify`)" if objects["missing"] or objects["orphans"] else ""),
+                  soft_wrap=True)
     for section, values in data.get("stages", {}).items():
         out.print(f"{section}: " + ", ".join(f"{k} {v}" for k, v in values.items()))

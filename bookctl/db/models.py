@@ -275,3 +275,24 @@ class EmbeddingCache(Base):
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SyncState(Base):
+    """Per book, what `bookctl sync` needs across runs and machines (the database is the store's manifest):
+
+    - `store_id`: the store the lesson rows' `bucket_path`s live in (a hash of its URL, no secret in it);
+    - `dirty`: set (and committed) before a sync writes to the store, cleared after its clean-up. A sync that
+      finds it set, or a different store, lists the store once to adopt or delete what a killed run left;
+    - `fingerprint`, `db_state`, `result`: the no-op receipt (bookctl/pipeline/receipt.py), here rather than
+      on local disk so that every machine syncing into this database shares it.
+    """
+
+    __tablename__ = "sync_state"
+
+    book_slug: Mapped[str] = mapped_column(String(100), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    db_state: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

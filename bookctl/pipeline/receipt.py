@@ -1,13 +1,16 @@
-"""Sync receipts: answer a no-op `bookctl sync` without parsing the book or importing SQLAlchemy.
+"""Sync receipts: answer a no-op `bookctl sync` without parsing the book, importing SQLAlchemy or touching the store.
 
 Most syncs (CI on every merge, an editor re-running) change nothing. After a successful sync, while it
-still holds the sync lock, we write a receipt in the data dir: a fingerprint of every input file and
-setting, a hash of the book's rows as they stand after that sync, and the result. The next sync
-recomputes the fingerprint (one read + SHA-256 of the files, like the benchmark's baseline), re-reads the
-book's rows with the plain DB driver and lists the store. Only when all three match exactly is the sync a
-proven no-op; anything else (an edit, a hand-changed row, a missing or orphan object, a schema change, an
-unsupported backend, any error at all) falls through to the full sync, so a receipt can make a sync
-faster but never different. Only stdlib and the DB driver are imported here.
+still holds the sync lock, `run_sync` records a receipt in the database (`sync_state`): a fingerprint of
+every input file and setting, a hash of the book's rows as they stand after that sync, and the result.
+The next sync recomputes the fingerprint (one read + SHA-256 of the files) and re-reads the book's rows
+with the plain DB driver. Only when both match, for the same store, and no sync was interrupted since
+(`dirty`), is the sync a proven no-op; anything else (an edit, a hand-changed row, another store, a schema
+change, any error at all) falls through to the full sync, so a receipt can make a sync faster but never
+different. The database is the store's manifest, so the store is not listed (objects removed behind
+bookctl's back are found by `bookctl sync --verify` and reported by `bookctl status`). The receipt lives
+in the database, so two CI runners on different machines share it. Only stdlib and the DB driver are
+imported here.
 """
 
 from __future__ import annotations
@@ -26,11 +29,6 @@ if TYPE_CHECKING:
 
 FORMAT = 1  # bump when what a receipt covers changes: older receipts then never match
 _TABLES = ("books", "parts", "chapters", "lessons")
-
-
-def receipt_path(settings: "Settings") -> Path:
-    where = f"{Path(settings.book_dir).resolve()}|{settings.database_url}|{settings.storage_url}"
-    return Path(settings.data_dir) / "sync-receipts" / f"{hashlib.sha256(where.encode()).hexdigest()[:24]}.json"
 
 
 def fingerprint(settings: "Settings") -> str:
@@ -99,49 +97,34 @@ def db_state(url: str, book_slug: str) -> tuple[str, set[str]] | None:
         conn.close()
 
 
-def _store_keys(storage_url: str, book_slug: str) -> set[str] | None:
-    if not storage_url.startswith("file://"):
-        return None  # listing a remote store costs a round trip per page; let the full sync do it
-    from bookctl.storage import open_store
-
-    return set(open_store(storage_url).list(f"books/{book_slug}/"))
-
-
-def write_receipt(settings: "Settings", result: dict[str, Any]) -> None:
-    """Record a successful sync. Call it while the sync lock is still held. Never fails the sync."""
-    path = receipt_path(settings)
-    try:
-        path.unlink(missing_ok=True)  # a stale receipt must not outlive a sync that could not write a new one
-        state = db_state(settings.database_url, result["book"])
-        if state is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fingerprint": fingerprint(settings), "db_state": state[0], "result": result},
-                                  default=str), encoding="utf-8")
-        os.replace(tmp, path)
-    except Exception:  # noqa: BLE001 - the sync itself succeeded; without a receipt the next one is just slower
-        return
-
-
 def try_noop(settings: "Settings") -> dict[str, Any] | None:
     """The result of a sync that has nothing to do, or None when that cannot be proven cheaply."""
+    from bookctl.storage import store_identity
+
     try:
-        path = receipt_path(settings)
-        if not path.is_file():
+        print_ = fingerprint(settings)
+        conn = _connect(settings.database_url)
+        if conn is None:
             return None
-        receipt = json.loads(path.read_text(encoding="utf-8"))
-        if receipt.get("fingerprint") != fingerprint(settings):
+        mark = "?" if settings.database_url.startswith("sqlite") else "%s"
+        try:
+            cur = conn.cursor()
+            cur.execute(f"SELECT book_slug, db_state, result FROM sync_state WHERE fingerprint = {mark} "
+                        f"AND store_id = {mark} AND dirty = {mark}",
+                        (print_, store_identity(settings.storage_url), False))
+            found = cur.fetchall()
+        finally:
+            conn.close()
+        if len(found) != 1:
             return None
-        result = receipt["result"]
-        if not re.fullmatch(r"[a-z0-9-]+", str(result.get("book", ""))):
+        slug, recorded_state, raw = found[0]
+        result = json.loads(raw)
+        if result.get("book") != slug or not re.fullmatch(r"[a-z0-9-]+", str(slug)):
             return None
-        state = db_state(settings.database_url, result["book"])
-        if state is None or state[0] != receipt.get("db_state"):
-            return None
-        if _store_keys(settings.storage_url, result["book"]) != state[1]:
+        state = db_state(settings.database_url, slug)
+        if state is None or state[0] != recorded_state:
             return None
     except Exception:  # noqa: BLE001 - a receipt only ever shortcuts; the full sync decides
         return None
     return {**result, "created": 0, "updated": 0, "deleted": 0, "uploaded": 0, "objects_deleted": 0,
-            "unchanged": result["lessons"], "plan": [], "dry_run": False}
+            "repaired": 0, "unchanged": result["lessons"], "plan": [], "dry_run": False}

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bookctl.curriculum import load_book
 from bookctl.db import models as m
-from bookctl.pipeline.sync import content_hash
+from bookctl.errors import BookctlError
+from bookctl.pipeline.sync import content_hash, referenced_keys
 
 if TYPE_CHECKING:
     from bookctl.runtime import Runtime
@@ -32,10 +33,13 @@ def status(runtime: "Runtime", book_dir: Path, route_base: str = "/docs", slug: 
             select(func.count()).select_from(m.Chapter).join(m.Part).where(m.Part.book_id == row.id)
         )
         stages = {name: report(session, row) for name, report in STAGE_REPORTS.items()} if row else {}
+        recorded = referenced_keys(session, book_slug) if row else set()
+    objects = _objects(runtime, book_slug, recorded)
     in_db = {lesson.slug: lesson for lesson in lessons}
     in_book = {lesson.slug: lesson for lesson in book.all_lessons()}
+    stored_form = runtime.store.stored_form
     changed = [s for s, l in in_book.items() if s in in_db and l.status == "written"
-               and in_db[s].content_hash != content_hash(l.body)]
+               and in_db[s].content_hash != content_hash(stored_form(l.body))]
     new = [s for s in in_book if s not in in_db]
     removed = [s for s in in_db if s not in in_book]
     written = sum(1 for lesson in lessons if lesson.status == "written")
@@ -48,8 +52,21 @@ def status(runtime: "Runtime", book_dir: Path, route_base: str = "/docs", slug: 
         "synced": written - len(changed),
         "stale": {"changed": len(changed), "new": len(new), "removed": len(removed),
                   "slugs": sorted(changed + new + removed)},
+        "objects": objects,
         "stages": stages,
     }
+
+
+def _objects(runtime: "Runtime", book_slug: str, recorded: set[str]) -> dict[str, Any]:
+    """Objects the rows record but the store lacks (missing), and objects no row records (orphans): one listing.
+    An unreachable store is reported, not raised: status still tells what the database holds."""
+    try:
+        stored = set(runtime.store.list(f"books/{book_slug}/"))
+    except BookctlError as exc:
+        return {"store": runtime.store.url, "error": exc.message, "recorded": len(recorded)}
+    missing, orphans = sorted(recorded - stored), sorted(stored - recorded)
+    return {"store": runtime.store.url, "recorded": len(recorded), "missing": len(missing),
+            "orphans": len(orphans), "missing_keys": missing[:50], "orphan_keys": orphans[:50]}
 
 
 def _register_search_report() -> None:  # issue 4: embedded / stale chunks

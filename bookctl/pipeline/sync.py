@@ -1,16 +1,23 @@
 """`bookctl sync`: upsert the book tables, upload changed lesson bodies, remove what disappeared.
 
-Order matters for crash safety (a kill -9 at any point, then a re-run, converges):
-  1. list the store once; plan uploads by content hash (and re-upload any object that went missing);
-  2. upload (each put is atomic);
-  3. one DB transaction upserts every row and records content_hash + bucket_path;
-  4. only after that commit, delete objects no row refers to (removed lessons, and orphans of a crashed run).
+Objects are immutable: a body's key carries its content hash (bookctl/storage/base.py), so an upload never
+overwrites what a row points at. The database is the store's manifest. Order, for crash safety (a kill -9
+at any point, then a re-run, converges) and so that a reader never sees a body its row does not record:
+  0. check the store is reachable (nothing is written otherwise), then commit `sync_state.dirty`;
+  1. plan uploads from the rows (a key or hash that differs); list the store only when the last run did
+     not finish (dirty), the store changed, or with --verify (which also checks every object's hash);
+  2. upload new objects (new keys: nothing a reader uses changes);
+  3. one DB transaction upserts every row and switches content_hash + bucket_path to the new objects;
+  4. only after that commit, delete the objects no row refers to any more (batched), and orphans found by
+     a listing; then clear `dirty` and record the no-op receipt in the same row.
 A row therefore never points at a missing object, and orphans live at most until the next sync.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
@@ -21,7 +28,7 @@ from sqlalchemy.orm import Session
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
 from bookctl.db import models as m
 from bookctl.errors import Problem
-from bookctl.storage import ObjectStore, lesson_key
+from bookctl.storage import ObjectStore, lesson_key, put_all, store_identity
 
 if TYPE_CHECKING:
     from bookctl.runtime import Runtime
@@ -43,12 +50,15 @@ class SyncResult:
     deleted: int = 0
     uploaded: int = 0
     objects_deleted: int = 0
+    repaired: int = 0  # objects a --verify (or a listing after a killed run) found missing or wrong and re-uploaded
     dry_run: bool = False
     plan: list[dict[str, str]] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    stale_keys: list[str] = field(default_factory=list, repr=False)  # objects to delete after the commit
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("stale_keys")
         data["warnings"] = [w.as_dict() for w in self.warnings]
         return data
 
@@ -57,17 +67,28 @@ def content_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _key(book: Book, lesson: Lesson, parts: dict[int, Part], chapters: dict[int, Chapter]) -> str:
+def _key(book: Book, lesson: Lesson, parts: dict[int, Part], chapters: dict[int, Chapter], digest: str) -> str:
     part = parts.get(lesson.part_number) if lesson.part_number else None
     chapter = chapters.get(lesson.chapter_number) if lesson.chapter_number else None
-    return lesson_key(book.slug, lesson.slug, part.folder if part else None, chapter.folder if chapter else None)
+    return lesson_key(book.slug, lesson.slug, part.folder if part else None, chapter.folder if chapter else None,
+                      digest)
+
+
+@dataclass(frozen=True)
+class _Object:
+    """A written lesson as the store will hold it: its bytes there, their hash, and the key."""
+
+    body: bytes
+    digest: str
+    key: str
 
 
 def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = False,
-         warnings: list[Problem] | None = None, on_upload: Progress | None = None) -> SyncResult:
+         warnings: list[Problem] | None = None, on_upload: Progress | None = None,
+         stored: set[str] | None = None, concurrency: int = 1) -> SyncResult:
     """Bring the database and the store in line with `book`. Flushes; the caller commits.
 
-    Call `sweep_orphans` after the commit to delete objects nothing refers to.
+    `stored`: the keys a listing found (None: trust the rows). After the commit, delete `result.stale_keys`.
     """
     lessons = book.all_lessons()
     written = [lesson for lesson in lessons if lesson.status == "written"]
@@ -82,40 +103,45 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     rows = {} if book_row is None else {
         r.slug: r for r in session.scalars(select(m.Lesson).where(m.Lesson.book_id == book_row.id))
     }
+    old_keys = {r.bucket_path for r in rows.values() if r.bucket_path}
     _keep_ids(rows, lessons)
-    stored = set(store.list(f"books/{book.slug}/"))
 
-    uploads: list[tuple[Lesson, str, str]] = []
+    objects: dict[str, _Object] = {}
     for lesson in written:
-        digest, key = content_hash(lesson.body), _key(book, lesson, parts_by_number, chapters_by_number)
-        row = rows.get(lesson.slug)
-        if row is None or row.content_hash != digest or row.bucket_path != key or key not in stored:
-            uploads.append((lesson, digest, key))
+        body = store.stored_form(lesson.body)  # what a read returns (an MCP server strips whitespace)
+        digest = content_hash(body)
+        objects[lesson.slug] = _Object(body, digest, _key(book, lesson, parts_by_number, chapters_by_number, digest))
+    uploads: list[tuple[Lesson, _Object]] = []
+    for lesson in written:
+        obj, row = objects[lesson.slug], rows.get(lesson.slug)
+        if row is None or row.content_hash != obj.digest or row.bucket_path != obj.key:
+            uploads.append((lesson, obj))
+        elif stored is not None and obj.key not in stored:
+            uploads.append((lesson, obj))
+            result.repaired += 1
     in_book = {lesson.slug for lesson in lessons}
     gone = [r for slug, r in rows.items() if r.removed_at is None and slug not in in_book]
-    result.plan = [{"action": "upload", "slug": l.slug, "key": k} for l, _, k in uploads]
+    result.plan = [{"action": "upload", "slug": l.slug, "key": o.key} for l, o in uploads]
     result.plan += [{"action": "remove", "slug": r.slug, "key": r.bucket_path or ""} for r in gone]
 
     if dry_run:
         new = sum(1 for lesson in lessons if lesson.slug not in rows)
         result.created, result.deleted, result.uploaded = new, len(gone), len(uploads)
-        result.updated = len({l.slug for l, _, _ in uploads} - {l.slug for l in lessons if l.slug not in rows})
+        result.updated = len({l.slug for l, _ in uploads} - {l.slug for l in lessons if l.slug not in rows})
         result.unchanged = len(lessons) - new - result.updated
         return result
 
-    for done, (lesson, _digest, key) in enumerate(uploads, start=1):
-        store.put(key, lesson.body)
-        if on_upload:
-            on_upload(done, len(uploads))
+    put_all(store, [(o.key, o.body) for _, o in uploads], concurrency, on_upload)
     result.uploaded = len(uploads)
 
     book_row = _upsert_book(session, book, book_row)
     part_rows = _upsert_parts(session, book, book_row)
     chapter_rows = _upsert_chapters(session, book, part_rows)
-    _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, result)
+    _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, objects, result)
     _remove(session, gone, result)
     _delete_stale_parts(session, book_row, part_rows)
     session.flush()
+    result.stale_keys = sorted(old_keys - {o.key for o in objects.values()})
     return result
 
 
@@ -209,13 +235,12 @@ def _upsert_chapters(session: Session, book: Book, part_rows: dict[int, m.Part])
 
 
 def _upsert_lessons(session: Session, book: Book, book_row: m.Book, part_rows: dict[int, m.Part],
-                    chapter_rows: dict[int, m.Chapter], rows: dict[str, m.Lesson], result: SyncResult) -> None:
-    parts = {p.number: p for p in book.parts}
-    chapters = {c.number: c for c in book.all_chapters()}
+                    chapter_rows: dict[int, m.Chapter], rows: dict[str, m.Lesson], objects: dict[str, _Object],
+                    result: SyncResult) -> None:
     touched: dict[str, m.Lesson] = {}
     outcome: dict[str, str] = {}
     for position, lesson in enumerate(book.all_lessons()):
-        is_written = lesson.status == "written"
+        obj = objects.get(lesson.slug) if lesson.status == "written" else None
         values = {
             "part_id": part_rows[lesson.part_number].id if lesson.part_number else None,
             "chapter_id": chapter_rows[lesson.chapter_number].id if lesson.chapter_number else None,
@@ -224,8 +249,8 @@ def _upsert_lessons(session: Session, book: Book, book_row: m.Book, part_rows: d
             "route": lesson.route, "type": lesson.type, "status": lesson.status, "layer": lesson.layer,
             "description": lesson.description,
             "source_path": lesson.source.as_posix() if lesson.source else None,
-            "content_hash": content_hash(lesson.body) if is_written else None,
-            "bucket_path": _key(book, lesson, parts, chapters) if is_written else None,
+            "content_hash": obj.digest if obj else None,
+            "bucket_path": obj.key if obj else None,
             "sidebar_position": lesson.sidebar_position, "estimated_minutes": lesson.estimated_minutes,
             "tags": lesson.tags, "removed_at": None,
         }
@@ -270,35 +295,77 @@ def _delete_stale_parts(session: Session, book_row: m.Book, part_rows: dict[int,
             session.delete(part)
 
 
-def sweep_orphans(session: Session, store: ObjectStore, book_slug: str) -> int:
-    """Delete every object under the book's prefix that no live lesson row refers to."""
-    referenced = set(session.scalars(
+def referenced_keys(session: Session, book_slug: str) -> set[str]:
+    return set(session.scalars(
         select(m.Lesson.bucket_path).join(m.Book).where(m.Book.slug == book_slug, m.Lesson.bucket_path.is_not(None))
     ))
-    deleted = 0
-    for key in list(store.list(f"books/{book_slug}/")):
-        if key not in referenced:
-            store.delete(key)
-            deleted += 1
-    return deleted
+
+
+def _recorded(session: Session, book_slug: str) -> dict[str, str]:
+    """bucket_path -> content_hash of every object the book's rows record."""
+    rows = session.execute(select(m.Lesson.bucket_path, m.Lesson.content_hash).join(m.Book)
+                           .where(m.Book.slug == book_slug, m.Lesson.bucket_path.is_not(None)))
+    return {key: digest for key, digest in rows}
+
+
+def check_objects(store: ObjectStore, recorded: dict[str, str], present: set[str], concurrency: int) -> set[str]:
+    """Keys among `present` whose stored hash differs from the recorded one (one stat per object)."""
+    todo = [key for key in recorded if key in present]
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo) or 1))) as pool:
+        found = list(pool.map(store.stat, todo))
+    return {key for key, digest in zip(todo, found) if digest != recorded[key]}
 
 
 def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings: list[Problem] | None = None,
-             on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None) -> SyncResult:
-    """The whole sync as one job: lock, sync in one transaction, commit, then sweep orphan objects.
+             on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None,
+             verify: bool = False, fingerprint: str | None = None) -> SyncResult:
+    """The whole sync as one job: lock, check the store, sync in one transaction, commit, then delete stale
+    objects and record the outcome (with the no-op receipt for `fingerprint`) in `sync_state`.
 
-    `on_done` runs after the sweep while the lock is still held (the CLI writes its sync receipt there).
+    `verify`: list the store, check every recorded object's hash, re-upload what is missing or wrong and
+    delete orphans. `on_done` runs at the end while the lock is still held.
     """
+    from bookctl.pipeline import receipt
     from bookctl.pipeline.lock import exclusive
 
-    if dry_run:  # reads only; no lock, no writes
+    store = runtime.store
+    concurrency = getattr(runtime.settings, "storage_concurrency", 8)
+    if dry_run:  # reads only; no lock, no writes, no listing
         with runtime.session() as session:
-            return sync(session, runtime.store, book, dry_run=True, warnings=warnings)
+            return sync(session, store, book, dry_run=True, warnings=warnings)
     with exclusive(runtime.engine, "sync", runtime.settings.lock_timeout):
+        store.ping()  # a missing bucket, denied access or an unreachable server: one line, nothing written
+        store_id = store_identity(runtime.settings.storage_url)
         with runtime.session() as session:
-            result = sync(session, runtime.store, book, warnings=warnings, on_upload=on_upload)
+            state = session.get(m.SyncState, book.slug)
+            listing = verify or state is None or state.dirty or state.store_id != store_id
+            if state is None:
+                state = m.SyncState(book_slug=book.slug, store_id=store_id)
+                session.add(state)
+            state.store_id, state.dirty, state.fingerprint = store_id, True, None
+            recorded = _recorded(session, book.slug) if verify else {}
+        # committed: a run killed from here on leaves `dirty` set, and the next one lists the store
+        prefix = f"books/{book.slug}/"
+        stored = set(store.list(prefix)) if listing else None
+        if verify and stored is not None:
+            stored -= check_objects(store, recorded, stored, concurrency)
         with runtime.session() as session:
-            result.objects_deleted = sweep_orphans(session, runtime.store, book.slug)
+            result = sync(session, store, book, warnings=warnings, on_upload=on_upload, stored=stored,
+                          concurrency=concurrency)
+        # committed: every row now points at its new object; what they pointed at before can go
+        stale = set(result.stale_keys)
+        if stored is not None:
+            with runtime.session() as session:
+                stale |= stored - referenced_keys(session, book.slug)
+        result.objects_deleted = store.delete_many(sorted(stale)) if stale else 0
+        summary = result.as_dict()
+        state_hash = receipt.db_state(runtime.settings.database_url, book.slug) if fingerprint else None
+        with runtime.session() as session:
+            state = session.get(m.SyncState, book.slug)
+            state.dirty = False
+            if state_hash is not None:
+                state.fingerprint, state.db_state = fingerprint, state_hash[0]
+                state.result = json.dumps(summary, default=str)
         if on_done is not None:
             on_done(result)
     return result

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from bookctl.errors import NotFoundError, StorageError
+from bookctl.storage.base import sha256_hex
 
 _TMP_PREFIX = ".tmp-"
 
@@ -22,6 +23,16 @@ class FileStore:
         if not parts or any(p in (".", "..") for p in parts):
             raise StorageError(f"invalid object key {key!r}")
         return self.root.joinpath(*parts)
+
+    def ping(self) -> None:
+        existing = self.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise StorageError(f"the file store {self.root} is not a writable directory")
+
+    def stored_form(self, data: bytes) -> bytes:
+        return data
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
@@ -48,11 +59,35 @@ class FileStore:
         except OSError as exc:
             raise StorageError(f"cannot read {key} from {self.url}: {exc.strerror or exc}") from exc
 
-    def delete(self, key: str) -> None:
+    def stat(self, key: str) -> str | None:
         try:
-            self._path(key).unlink(missing_ok=True)
+            return sha256_hex(self.get(key))
+        except NotFoundError:
+            return None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot delete {key} from {self.url}: {exc.strerror or exc}") from exc
+        self._prune(path.parent)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        count = 0
+        for key in keys:
+            self.delete(key)
+            count += 1
+        return count
+
+    def _prune(self, folder: Path) -> None:
+        """Remove folders a delete left empty (a lesson's old layout), up to the store root."""
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = self.root
@@ -70,3 +105,6 @@ class FileStore:
                 if key.startswith(prefix):
                     keys.append(key)
         return iter(sorted(keys))
+
+    def close(self) -> None:
+        return None
