@@ -20,8 +20,14 @@ def sync(ws: Workspace, *args: str) -> dict:
     return result.json
 
 
-def receipts(ws: Workspace) -> list[Path]:
-    return sorted((Path(ws.env["BOOKCTL_DATA_DIR"]) / "sync-receipts").glob("*.json"))
+def receipts(ws: Workspace) -> list[tuple]:
+    """The receipts recorded in the database (sync_state rows with a fingerprint)."""
+    engine = make_engine(database_url(ws))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT book_slug, fingerprint, dirty, result FROM sync_state "
+                                 "WHERE fingerprint IS NOT NULL")).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
 
 
 def test_noop_answered_from_the_receipt_matches_a_full_noop(any_workspace: Workspace, monkeypatch) -> None:
@@ -44,8 +50,8 @@ def _execute(ws: Workspace, sql: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("change", ["edit-file", "add-file", "row-by-hand", "delete-row", "object-deleted",
-                                    "orphan-object", "settings"])
+@pytest.mark.parametrize("change", ["edit-file", "add-file", "row-by-hand", "delete-row", "settings", "dirty",
+                                    "other-store"])
 def test_anything_different_falls_through_to_a_full_sync(any_workspace: Workspace, change: str) -> None:
     ws = any_workspace
     sync(ws)
@@ -65,27 +71,44 @@ def test_anything_different_falls_through_to_a_full_sync(any_workspace: Workspac
     elif change == "delete-row":
         _execute(ws, "DELETE FROM lessons WHERE slug = 'what-is-physical-ai/lab'")
         expect = {"created": 1, "uploaded": 1}
-    elif change == "object-deleted":
-        objects[0].unlink()
-        expect = {"uploaded": 1}
-    elif change == "orphan-object":
-        (objects[0].parent / "stray.md").write_text("orphan")
-        expect = {"objects_deleted": 1}
     elif change == "settings":
         ws.env["BOOKCTL_ROUTE_BASE"] = "/book"
         expect = {"updated": 19}
+    elif change == "dirty":  # a sync was killed after it started writing: the next one lists and cleans up
+        _execute(ws, "UPDATE sync_state SET dirty = true")
+        (objects[0].parent / "stray.md").write_text("orphan")
+        expect = {"objects_deleted": 1, "uploaded": 0}
+    elif change == "other-store":  # the rows' keys live in another store: list the new one, upload what it lacks
+        ws.env["BOOKCTL_STORAGE_URL"] = f"file://{ws.root / 'storage2'}"
+        expect = {"uploaded": 19, "repaired": 19, "updated": 0}
     data = sync(ws)
     for key, value in expect.items():
         assert data[key] == value, (key, data)
     check_consistent(database_url(ws), ws.storage)
     assert sync(ws)["updated"] == 0
+    assert sync(ws) == {**data, **{k: 0 for k in ("created", "updated", "deleted", "uploaded", "objects_deleted",
+                                                   "repaired")}, "unchanged": 34, "plan": []}  # the receipt again
+
+
+def test_objects_changed_behind_bookctls_back_need_verify(any_workspace: Workspace) -> None:
+    """The database is the manifest: a no-op neither lists nor reads the store; --verify does both."""
+    ws = any_workspace
+    sync(ws)
+    objects = sorted(ws.storage.rglob("*.md"))
+    objects[0].unlink()
+    (objects[1].parent / "stray.md").write_text("orphan")
+    assert sync(ws)["uploaded"] == 0
+    data = sync(ws, "--verify")
+    assert (data["uploaded"], data["repaired"], data["objects_deleted"]) == (1, 1, 1)
+    check_consistent(database_url(ws), ws.storage)
 
 
 def test_dry_run_never_uses_a_receipt(any_workspace: Workspace) -> None:
     ws = any_workspace
     sync(ws)
     sync(ws)
-    next(ws.storage.rglob("*.md")).unlink()
+    lesson = ws.book / CH1 / "01-lesson-digital-vs-physical-ai.md"
+    lesson.write_bytes(lesson.read_bytes() + b"\nmore\n")
     assert sync(ws, "--dry-run")["uploaded"] == 1
 
 
@@ -99,11 +122,35 @@ def test_receipt_is_per_database(tmp_path: Path, fixture_book: Path) -> None:
     assert data["created"] == 34
 
 
+def test_receipt_is_shared_by_machines_syncing_into_one_database(tmp_path: Path, fixture_book: Path) -> None:
+    """Two CI runners: their own checkout (path) and data dir, one database and store: the second is a no-op."""
+    import shutil
+
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = make_workspace(tmp_path / "runner1", fixture_book, db)
+    assert first.run("db", "upgrade").code == 0
+    sync(first)
+    other_book = tmp_path / "runner2-checkout"
+    shutil.copytree(fixture_book, other_book)
+    second = make_workspace(tmp_path / "runner2", other_book, db)
+    second.env["BOOKCTL_STORAGE_URL"] = first.env["BOOKCTL_STORAGE_URL"]
+    import bookctl.curriculum
+
+    saved = bookctl.curriculum.parse_book
+    bookctl.curriculum.parse_book = lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed"))
+    try:
+        data = sync(second)
+    finally:
+        bookctl.curriculum.parse_book = saved
+    assert (data["uploaded"], data["unchanged"]) == (0, 34)
+    assert not (tmp_path / "runner2" / ".bookctl" / "sync-receipts").exists()
+
+
 def test_a_broken_receipt_is_ignored(workspace: Workspace) -> None:
     sync(workspace)
-    receipts(workspace)[0].write_text("{not json")
+    _execute(workspace, "UPDATE sync_state SET result = '{not json'")
     assert sync(workspace)["unchanged"] == 34
-    assert receipts(workspace)[0].read_text().startswith("{\"fingerprint\"")
+    assert receipts(workspace)[0][3].startswith("{\"book\"")
 
 
 def test_quick_path_accepts_the_usual_spellings(workspace: Workspace) -> None:
@@ -118,11 +165,3 @@ def test_quick_path_accepts_the_usual_spellings(workspace: Workspace) -> None:
     bad = workspace.run("sync", "--json", BOOKCTL_LOCK_TIMEOUT="never")
     assert bad.code == 2 and "BOOKCTL_LOCK_TIMEOUT" in bad.stderr
     assert workspace.run("sync", "--bogus").code == 2  # anything unknown still goes to Typer's usage error
-
-
-def test_an_unwritable_receipt_never_fails_the_sync(workspace: Workspace) -> None:
-    data_dir = Path(workspace.env["BOOKCTL_DATA_DIR"])
-    data_dir.mkdir(parents=True)
-    (data_dir / "sync-receipts").write_text("a file where the folder should be")
-    assert sync(workspace)["uploaded"] == 19
-    assert sync(workspace)["unchanged"] == 34

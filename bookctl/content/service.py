@@ -10,6 +10,7 @@ Retired lessons (`removed_at` set) are never served.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
@@ -23,7 +24,7 @@ from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.curriculum.routes import strip_number_prefix
 from bookctl.content import schemas as s
 from bookctl.db import models as m
-from bookctl.errors import NotFoundError
+from bookctl.errors import NotFoundError, StorageError
 from bookctl.runtime import Runtime
 
 
@@ -106,7 +107,7 @@ class ContentService:
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
-        self._bodies: OrderedDict[tuple[str, str | None], str] = OrderedDict()
+        self._bodies: OrderedDict[str, str] = OrderedDict()  # content hash -> markdown (an LRU)
         self._body_cache_size = body_cache_size
 
     # ------------------------------------------------------------ snapshot
@@ -275,22 +276,42 @@ class ContentService:
 
     def lesson_content(self, ref: str) -> s.LessonContent:
         """The lesson's markdown from the object store, without its front matter (the page metadata is in the
-        lesson fields). A planned lesson is a 404 with its own message."""
-        entry = self.entry(ref)
-        lesson = entry.lesson
-        if not entry.written or not entry.bucket_path:
-            raise NotFoundError(
-                f"lesson {lesson.slug!r} is planned and has no content yet",
-                detail={"lesson": lesson.slug, "status": lesson.status, "reason": "planned"},
-            )
-        key = (entry.bucket_path, lesson.content_hash)
-        text = self._bodies.get(key)
-        if text is None:
-            text = strip_front_matter(self.runtime.store.get(entry.bucket_path).decode("utf-8", errors="replace"))
-            with self._lock:
-                self._bodies[key] = text
-                while len(self._bodies) > self._body_cache_size:
-                    self._bodies.popitem(last=False)
+        lesson fields). A planned lesson is a 404 with its own message.
+
+        Served only when the stored bytes hash to the row's `content_hash`. Objects are immutable (the hash
+        is in the key), so bodies are cached by hash: a remote store costs one fetch per body. A snapshot
+        older than a sync that has just replaced the lesson (its old object deleted) is refreshed once."""
+        for attempt in range(2):
+            entry = self.entry(ref)
+            lesson = entry.lesson
+            if not entry.written or not entry.bucket_path or not lesson.content_hash:
+                raise NotFoundError(
+                    f"lesson {lesson.slug!r} is planned and has no content yet",
+                    detail={"lesson": lesson.slug, "status": lesson.status, "reason": "planned"},
+                )
+            text = self._bodies.get(lesson.content_hash)
+            if text is not None:
+                with self._lock:
+                    if lesson.content_hash in self._bodies:
+                        self._bodies.move_to_end(lesson.content_hash)
+                break
+            try:
+                raw: bytes | None = self.runtime.store.get(entry.bucket_path)
+            except NotFoundError:
+                raw = None
+            if raw is not None and hashlib.sha256(raw).hexdigest() == lesson.content_hash:
+                text = strip_front_matter(raw.decode("utf-8", errors="replace"))
+                with self._lock:
+                    self._bodies[lesson.content_hash] = text
+                    while len(self._bodies) > self._body_cache_size:
+                        self._bodies.popitem(last=False)
+                break
+            if attempt == 0:  # a sync may have just switched the row to a new object: read the rows again
+                self.invalidate()
+                self.snapshot()
+        else:
+            raise StorageError(f"the store does not hold the body the database records for lesson {lesson.slug!r} "
+                               "(run `bookctl sync --verify`)", detail={"lesson": lesson.slug})
         return s.LessonContent(slug=lesson.slug, route=lesson.route, title=lesson.title,
                                content_hash=lesson.content_hash, format="markdown", content=text)
 
