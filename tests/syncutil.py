@@ -54,11 +54,13 @@ def dump_store(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def check_consistent(url: str, store: Path) -> None:
-    """No orphan objects, no row pointing at a missing object, and every object holds its row's content."""
+def check_consistent(url: str, store: Path | dict[str, bytes]) -> None:
+    """No orphan objects, no row pointing at a missing object, and every object holds its row's content.
+
+    `store`: a file store's root, or every object of a remote store (tests/storeutil.py `Backend.dump()`)."""
     import hashlib
 
-    objects = dump_store(store)
+    objects = dump_store(store) if isinstance(store, Path) else store
     keys = {r["bucket_path"]: r for r in dump_lessons(url) if r["bucket_path"]}
     assert set(objects) == set(keys), (set(objects) ^ set(keys))
     for key, row in keys.items():

@@ -93,7 +93,8 @@ class S3Store:
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, ContentType="text/markdown; charset=utf-8",
-                Metadata={"sha256": digest.hex()}, ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
+                Metadata={"sha256": digest.hex()}, ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
             )
         except StorageError:
             raise
