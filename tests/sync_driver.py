@@ -1,9 +1,12 @@
 """Run one sync in a real process and misbehave on purpose at a chosen point (no hooks in production code).
 
-    python tests/sync_driver.py kill-after-upload N   # SIGKILL itself right after the N-th upload
+    python tests/sync_driver.py kill-after-mark       # SIGKILL itself once `sync_state.dirty` is committed
+    python tests/sync_driver.py kill-in-put N         # ... inside the N-th upload, before it writes
+    python tests/sync_driver.py kill-after-upload N   # ... right after the N-th upload
     python tests/sync_driver.py kill-before-commit    # ... as the sync transaction is about to commit
-    python tests/sync_driver.py kill-after-commit     # ... after the commit, before the orphan sweep
+    python tests/sync_driver.py kill-after-commit     # ... after the commit, before stale objects are deleted
     python tests/sync_driver.py kill-in-sweep         # ... after the sweep deleted its first object
+    python tests/sync_driver.py kill-after-sweep      # ... after the sweep, before the sync_state is cleaned
     python tests/sync_driver.py slow LOG              # a normal sync, slowed per upload, logging lock enter/exit
     python tests/sync_driver.py hold SECONDS          # take the sync lock, print "locked", hold it
 
@@ -30,6 +33,7 @@ def main(argv: list[str]) -> int:
     from bookctl.config import load_settings
     from bookctl.curriculum import parse_book
     from bookctl.pipeline import lock
+    from bookctl.pipeline import sync as sync_module
     from bookctl.pipeline.sync import run_sync
     from bookctl.runtime import Runtime
 
@@ -45,18 +49,40 @@ def main(argv: list[str]) -> int:
         def on_upload(done: int, total: int) -> None:
             if done >= n:
                 die()
-    elif mode == "kill-before-commit":
-        event.listen(Session, "before_commit", die)
-    elif mode == "kill-after-commit":
-        event.listen(Session, "after_commit", die)
-    elif mode == "kill-in-sweep":
-        delete = runtime.store.delete
+    elif mode == "kill-after-mark":
+        event.listen(Session, "after_commit", die)  # the first Session commit of a sync marks it dirty
+    elif mode == "kill-in-put":
+        n, calls, put = int(argv[1]), [], runtime.store.put
 
-        def delete_then_die(key: str) -> None:
-            delete(key)
+        def put_or_die(key: str, data: bytes) -> None:
+            calls.append(key)
+            if len(calls) >= n:
+                die()
+            put(key, data)
+
+        runtime.store.put = put_or_die  # type: ignore[method-assign]
+    elif mode in ("kill-before-commit", "kill-after-commit"):
+        # the sync's own transaction: the commit right after `sync()` has returned
+        inner_sync, synced = sync_module.sync, []
+
+        def marked(*args, **kwargs):
+            result = inner_sync(*args, **kwargs)
+            synced.append(True)
+            return result
+
+        sync_module.sync = marked
+        event.listen(Session, "before_commit" if mode == "kill-before-commit" else "after_commit",
+                     lambda *_a: die() if synced else None)
+    elif mode in ("kill-in-sweep", "kill-after-sweep"):
+        delete_many = runtime.store.delete_many
+
+        def delete_then_die(keys) -> int:
+            keys = list(keys)
+            delete_many(keys[:1] if mode == "kill-in-sweep" else keys)
             die()
+            return 0
 
-        runtime.store.delete = delete_then_die  # type: ignore[method-assign]
+        runtime.store.delete_many = delete_then_die  # type: ignore[method-assign]
     elif mode == "slow":
         log = argv[1]
         inner = lock.exclusive
@@ -81,7 +107,10 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
 
-    result = run_sync(runtime, book, warnings=warnings, on_upload=on_upload)
+    try:
+        result = run_sync(runtime, book, warnings=warnings, on_upload=on_upload)
+    finally:
+        runtime.close()
     print(f"uploaded {result.uploaded}", flush=True)
     return 0
 
