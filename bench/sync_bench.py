@@ -176,13 +176,14 @@ def main() -> str:
                         f"3x target {'met' if r['noop'] <= budget else 'NOT met'}")
     lines += ["", "How the no-op is answered: the full sync parses the book (YAML front matter of every file), imports "
               "SQLAlchemy and compares every row (about 0.8 s of CPU here). After each successful sync a *receipt* is "
-              "written under the sync lock (`bookctl/pipeline/receipt.py`): a SHA-256 fingerprint of every input file "
+              "recorded under the sync lock (`bookctl/pipeline/receipt.py`): a SHA-256 fingerprint of every input file "
               "and setting, a hash of the book's rows and the result. A re-sync recomputes the fingerprint (the "
-              "baseline's work), re-reads the rows with the plain driver (sqlite3 / psycopg) and lists the store; only "
-              "when all three match is it answered without parsing or the ORM, otherwise the full sync runs. The CLI "
+              "baseline's work) and re-reads the rows with the plain driver (sqlite3 / psycopg); the receipt lives in the "
+              "database (`sync_state`) and the store is not listed (the database is its manifest, issue 9); only "
+              "when both match is it answered without parsing or the ORM, otherwise the full sync runs. The CLI "
               "checks the receipt before it even imports Typer (Typer 0.29 and the pydantic it loads cost ~40 ms to import "
               "and ~100 ms to parse options). What is left of the no-op: interpreter start-up and bookctl's settings (~40 ms), "
-              "the fingerprint (~40-60 ms), the row read and the store listing (~20-30 ms), and on PostgreSQL "
+              "the fingerprint (~40-60 ms), the row read (~20-30 ms), and on PostgreSQL "
               "psycopg's import (~110 ms by `python -X importtime`, most of it loading libpq) and connecting. "
               "A re-sync after one edit takes the full path by design."]
     lines += ["", f"Target: no-op re-sync of 1,000 lessons within 1 s and within 3x the baseline plus interpreter "

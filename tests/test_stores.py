@@ -73,9 +73,16 @@ def test_sync_noop_edit_delete_verify(tmp_path: Path, fixture_book: Path, backen
     assert (noop["uploaded"], noop["updated"], noop["objects_deleted"]) == (0, 0, 0)
     if backend.proxy:
         assert backend.proxy.faults.seen == []  # the receipt in the database: not one request to the store
-    ws.env["BOOKCTL_LOCK_TIMEOUT"] = "6"  # a settings change: a full sync, which still must not list the bucket
+    from sqlalchemy import text
+
+    from bookctl.db.engine import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:  # a row changed by hand: no receipt, a full sync, which must not list the store
+        conn.execute(text("UPDATE lessons SET title = 'changed by hand' WHERE slug = 'intro'"))
+    engine.dispose()
     full_noop = sync(ws)
-    assert (full_noop["uploaded"], full_noop["objects_deleted"]) == (0, 0)
+    assert (full_noop["uploaded"], full_noop["objects_deleted"], full_noop["updated"]) == (0, 0, 1)
     if backend.proxy:
         assert not any("list-type" in path for _m, path in backend.proxy.faults.seen), backend.proxy.faults.seen
 

@@ -48,13 +48,14 @@ class _BadPath(Exception):
     pass
 
 
-def build_server(root: Path):
+def build_server(root: Path, *, log_level: str = "WARNING"):
     """The MCPServer with the four tools, serving files under `root`."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
     root = Path(root).resolve()
-    server = MCPServer("bookctl-storage", instructions="Book content storage (PanaversityFS tool contract).")
+    server = MCPServer("bookctl-storage", instructions="Book content storage (PanaversityFS tool contract).",
+                       log_level=log_level)  # INFO would log every session's id
 
     def book_dir(book_id: str) -> Path:
         return root / "books" / book_id
