@@ -131,16 +131,23 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
         result.unchanged = len(lessons) - new - result.updated
         return result
 
-    put_all(store, [(o.key, o.body) for _, o in uploads], concurrency, on_upload)
+    # Uploads (network-bound) overlap the row upserts; both are done before this returns, and only then
+    # may the caller commit. A failed upload raises here and the transaction rolls back.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bookctl-uploads") as background:
+        uploading = background.submit(put_all, store, [(o.key, o.body) for _, o in uploads], concurrency, on_upload)
+        try:
+            book_row = _upsert_book(session, book, book_row)
+            part_rows = _upsert_parts(session, book, book_row)
+            chapter_rows = _upsert_chapters(session, book, part_rows)
+            _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, objects, result)
+            _remove(session, gone, result)
+            _delete_stale_parts(session, book_row, part_rows)
+            session.flush()
+        finally:
+            upload_error = uploading.exception()  # waits for every upload, whatever happened to the rows
+        if upload_error is not None:
+            raise upload_error
     result.uploaded = len(uploads)
-
-    book_row = _upsert_book(session, book, book_row)
-    part_rows = _upsert_parts(session, book, book_row)
-    chapter_rows = _upsert_chapters(session, book, part_rows)
-    _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, objects, result)
-    _remove(session, gone, result)
-    _delete_stale_parts(session, book_row, part_rows)
-    session.flush()
     result.stale_keys = sorted(old_keys - {o.key for o in objects.values()})
     return result
 
