@@ -183,7 +183,8 @@ def main() -> str:
         "`BOOKCTL_STORAGE_CONCURRENCY` (8) at a time, each with its SHA-256 as metadata and `ChecksumSHA256`. "
         "Its no-op is answered from the receipt in the database: no request reaches the store at all, where "
         "`aws s3 sync` lists the bucket and compares sizes and times. Its edit uploads 1 object and deletes 1 "
-        "(the old version: objects are immutable).",
+        "(the old version: objects are immutable); its time is bookctl's full sync path (parse every file, compare "
+        "every row: the same cost as on `file://`, see the Sync section), not the store.",
         "",
         "### MCP reference server: tool calls made vs the minimum",
         "",
