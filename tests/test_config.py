@@ -54,7 +54,7 @@ def test_unreachable_database_is_one_clean_line_without_the_password(ws: Workspa
         assert "bookctl:***@127.0.0.1:1" in lines[0]
 
 
-def test_unavailable_storage_backend_is_a_config_error(ws: Workspace) -> None:
+def test_storage_url_with_credentials_is_a_config_error(ws: Workspace) -> None:
     result = ws.run("sync", BOOKCTL_STORAGE_URL=f"s3://key:{SECRET}@bucket/prefix")
     assert result.code == 2
     assert "BOOKCTL_STORAGE_URL" in result.stderr and SECRET not in result.stderr + result.stdout

@@ -223,3 +223,39 @@ def _raw_session(url: str):
             thread.join(5)
 
     return session()
+
+
+def test_mcp_store_reconnects_after_a_server_restart(tmp_path: Path) -> None:
+    """A long-lived process (the API) keeps working when the storage server restarts: a broken session is
+    dropped and the next call opens a new one."""
+    import subprocess
+    import sys
+
+    from bookctl.errors import StorageError
+    from bookctl.storage.mcp_client import MCPStore
+    from tests.fakes.stores import wait_listening
+
+    port = free_port()
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "bookctl", "mcp", "storage-server", "--root", str(tmp_path),
+                                 "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout.readline().strip().endswith(f"mcp+http://127.0.0.1:{port}/mcp")
+        wait_listening("127.0.0.1", port)
+        return proc
+
+    proc = start()
+    store = MCPStore(f"mcp+http://{TOKEN}@127.0.0.1:{port}/mcp")
+    try:
+        store.put("books/my-book/a.md", b"one")
+        proc.terminate()
+        proc.wait(timeout=10)
+        with pytest.raises(StorageError) as down:
+            store.get("books/my-book/a.md")
+        assert TOKEN not in str(down.value)
+        proc = start()
+        assert store.get("books/my-book/a.md") == b"one"
+    finally:
+        store.close()
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -87,6 +87,8 @@ class MCPStore:
     # --------------------------------------------------------------- the session
 
     def _ensure(self) -> None:
+        if self._session is None and self._loop is not None:
+            self.close()  # the session ended (the server went away): start over with a new one
         with self._lock:
             if self._session is not None:
                 return
@@ -184,6 +186,7 @@ class MCPStore:
             raise
         except BaseException as exc:
             future.cancel()
+            self.close()  # a broken session is not reused: the next call connects again
             raise StorageError(f"MCP storage {self.url}: {tool} failed: {_describe(exc)}") from None
 
     # --------------------------------------------------------------- protocol

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import Any, Iterable, Iterator
 
 from bookctl.errors import ConfigError, NotFoundError, StorageError
@@ -21,8 +22,11 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     """`s3://bucket/some/prefix` -> ("bucket", "some/prefix/")."""
     rest = url.removeprefix("s3://")
     bucket, _, prefix = rest.partition("/")
-    if not bucket:
-        raise ConfigError(f"BOOKCTL_STORAGE_URL: {url!r} names no bucket (expected s3://bucket/prefix)")
+    if "@" in bucket:  # never echo it: it may hold a secret
+        raise ConfigError("BOOKCTL_STORAGE_URL: an s3:// URL carries no credentials; use the AWS credentials chain "
+                          "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or a role)")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+        raise ConfigError(f"BOOKCTL_STORAGE_URL: {bucket[:70]!r} is not a valid bucket name (expected s3://bucket/prefix)")
     prefix = prefix.strip("/")
     return bucket, f"{prefix}/" if prefix else ""
 
