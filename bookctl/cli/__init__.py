@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
 
         app(args=args, prog_name="bookctl")
     except BookctlError as exc:
-        _report(exc, as_json="--json" in args)
+        _report(exc, as_json=_wants_json(args))
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         sys.stderr.write("bookctl: interrupted\n")
@@ -64,6 +64,12 @@ def _quick_noop_sync(args: list[str]) -> bool:
 
         render_sync(unchanged)
     return True
+
+
+def _wants_json(args: list[str]) -> bool:
+    """`--json` or its long form `--format json` / `--format=json`: errors then come as one JSON object too."""
+    pairs = zip(args, args[1:])
+    return "--json" in args or "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairs)
 
 
 def _report(exc: BookctlError, as_json: bool) -> None:

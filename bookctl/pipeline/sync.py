@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
 from bookctl.db import models as m
 from bookctl.errors import Problem
+from bookctl.pipeline.identity import match_rows, route_changes
 from bookctl.storage import ObjectStore, lesson_key
 
 if TYPE_CHECKING:
@@ -46,6 +47,15 @@ class SyncResult:
     dry_run: bool = False
     plan: list[dict[str, str]] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    #: Route safety: lessons whose URL changes (same lesson) and URLs that disappear with no successor.
+    changes: list[dict[str, Any]] = field(default_factory=list)  # create|update|delete, with title and route
+    moved: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    #: `--fail-on` kinds that were hit; a real sync that hits one writes nothing.
+    failed_on: list[str] = field(default_factory=list)
+    #: Downstream estimates of a plan (pipeline/plan_estimate.py), when asked for.
+    embedding: dict[str, Any] | None = None
+    personalization: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -64,10 +74,12 @@ def _key(book: Book, lesson: Lesson, parts: dict[int, Part], chapters: dict[int,
 
 
 def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = False,
-         warnings: list[Problem] | None = None, on_upload: Progress | None = None) -> SyncResult:
+         warnings: list[Problem] | None = None, on_upload: Progress | None = None,
+         fail_on: frozenset[str] = frozenset()) -> SyncResult:
     """Bring the database and the store in line with `book`. Flushes; the caller commits.
 
-    Call `sweep_orphans` after the commit to delete objects nothing refers to.
+    Call `sweep_orphans` after the commit to delete objects nothing refers to. `fail_on` ("moved",
+    "removed"): when the book would move or remove a lesson URL, write nothing and list it in `failed_on`.
     """
     lessons = book.all_lessons()
     written = [lesson for lesson in lessons if lesson.status == "written"]
@@ -82,7 +94,7 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     rows = {} if book_row is None else {
         r.slug: r for r in session.scalars(select(m.Lesson).where(m.Lesson.book_id == book_row.id))
     }
-    _keep_ids(rows, lessons)
+    renamed = match_rows(rows, lessons)  # identity follows the editor's intent (see pipeline/identity.py)
     stored = set(store.list(f"books/{book.slug}/"))
 
     uploads: list[tuple[Lesson, str, str]] = []
@@ -95,8 +107,13 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     gone = [r for slug, r in rows.items() if r.removed_at is None and slug not in in_book]
     result.plan = [{"action": "upload", "slug": l.slug, "key": k} for l, _, k in uploads]
     result.plan += [{"action": "remove", "slug": r.slug, "key": r.bucket_path or ""} for r in gone]
+    result.changes = _changes(rows, lessons, gone, {l.slug for l, _, _ in uploads})
+    moved, removed = route_changes(rows, lessons, gone, renamed)
+    result.moved, result.removed = [x.as_dict() for x in moved], [x.as_dict() for x in removed]
+    result.failed_on = [kind for kind, hits in (("moved", moved), ("removed", removed)) if kind in fail_on and hits]
 
-    if dry_run:
+    if dry_run or result.failed_on:
+        result.dry_run = True  # refused: what is reported is the plan, nothing was written
         new = sum(1 for lesson in lessons if lesson.slug not in rows)
         result.created, result.deleted, result.uploaded = new, len(gone), len(uploads)
         result.updated = len({l.slug for l, _, _ in uploads} - {l.slug for l in lessons if l.slug not in rows})
@@ -112,32 +129,65 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     book_row = _upsert_book(session, book, book_row)
     part_rows = _upsert_parts(session, book, book_row)
     chapter_rows = _upsert_chapters(session, book, part_rows)
-    _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, result)
+    # Free the slugs and routes that change hands before any row takes them (swaps, renames, a new lesson
+    # at a removed lesson's URL): the unique keys hold at every statement, on both dialects.
     _remove(session, gone, result)
+    _release_keys(session, book, rows)
+    _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, result)
+    record_moves(session, book, book_row, rows, moved)
     _delete_stale_parts(session, book_row, part_rows)
     session.flush()
     return result
 
 
-def _keep_ids(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> None:
-    """Key a row under its lesson's new slug when the lesson is written or un-written, so it keeps its id.
-
-    A planned lesson's slug comes from its outline bullet and a written one's from its file name; the
-    bullet and the file are the same lesson when they share the chapter and the number (the n-th bullet is
-    the file numbered n). So when a file appears for a planned lesson, or a written lesson's file is
-    deleted while its bullet stays, the upsert renames the row instead of deleting one and creating
-    another: learners' progress stays with the lesson either way.
-    """
-    in_book = {lesson.slug for lesson in lessons}
-    vacated = {(slug.rsplit("/", 1)[0], row.number, row.status): row for slug, row in rows.items()
-               if row.removed_at is None and slug not in in_book and "/" in slug}
-    flipped = {"written": "planned", "planned": "written"}
+def _changes(rows: dict[str, m.Lesson], lessons: list[Lesson], gone: list[m.Lesson], uploading: set[str]) -> list[dict[str, Any]]:
+    """The plan by lesson, for people: what would be created, updated (body, title, route, status) and deleted."""
+    out = []
     for lesson in lessons:
-        if lesson.slug in rows or "/" not in lesson.slug or lesson.status not in flipped:
+        row = rows.get(lesson.slug)
+        if row is None:
+            action = "create"
+        elif (lesson.slug in uploading or row.removed_at is not None or row.slug != lesson.slug
+              or (row.title, row.route, row.status) != (lesson.title[:255], lesson.route, lesson.status)):
+            action = "update"
+        else:
             continue
-        row = vacated.pop((lesson.slug.rsplit("/", 1)[0], lesson.number, flipped[lesson.status]), None)
-        if row is not None:
-            rows[lesson.slug] = rows.pop(row.slug)
+        out.append({"action": action, "slug": lesson.slug, "title": lesson.title, "route": lesson.route})
+    out += [{"action": "delete", "slug": r.slug, "title": r.title, "route": r.route} for r in gone]
+    return out
+
+
+def _release_keys(session: Session, book: Book, rows: dict[str, m.Lesson]) -> None:
+    """Phase one of a two-phase key update: park every slug and route that is about to change."""
+    parked = False
+    for lesson in book.all_lessons():
+        row = rows.get(lesson.slug)
+        if row is not None and (row.slug != lesson.slug or (row.route is not None and row.route != lesson.route)):
+            row.slug, row.route = f"~{row.id}", None  # unique per row; phase two sets the real values
+            parked = True
+    if parked:
+        session.flush()
+
+
+def record_moves(session: Session, book: Book, book_row: m.Book, rows: dict[str, m.Lesson], moved: list) -> None:
+    """Remember each old route for its lesson, so redirects and the API keep old URLs working.
+
+    A route that a lesson holds again today is dropped from the history: the live lesson wins.
+    """
+    history = {h.route: h for h in session.scalars(select(m.RouteHistory).where(m.RouteHistory.book_id == book_row.id))}
+    live = {lesson.route for lesson in book.all_lessons() if lesson.route}
+    for route in live & set(history):
+        session.delete(history.pop(route))
+    now = datetime.now(timezone.utc)
+    for move in moved:
+        if move.old_route in live:  # a swap: another lesson answers the old URL now
+            continue
+        entry = history.get(move.old_route)
+        if entry is None:
+            entry = history[move.old_route] = m.RouteHistory(book_id=book_row.id, route=move.old_route)
+            session.add(entry)
+        entry.lesson_id, entry.moved_at = rows[move.slug].id, now
+    session.flush()
 
 
 def _assign(row: Any, values: dict[str, Any]) -> bool:
@@ -284,7 +334,8 @@ def sweep_orphans(session: Session, store: ObjectStore, book_slug: str) -> int:
 
 
 def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings: list[Problem] | None = None,
-             on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None) -> SyncResult:
+             on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None,
+             fail_on: frozenset[str] = frozenset()) -> SyncResult:
     """The whole sync as one job: lock, sync in one transaction, commit, then sweep orphan objects.
 
     `on_done` runs after the sweep while the lock is still held (the CLI writes its sync receipt there).
@@ -293,10 +344,12 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
 
     if dry_run:  # reads only; no lock, no writes
         with runtime.session() as session:
-            return sync(session, runtime.store, book, dry_run=True, warnings=warnings)
+            return sync(session, runtime.store, book, dry_run=True, warnings=warnings, fail_on=fail_on)
     with exclusive(runtime.engine, "sync", runtime.settings.lock_timeout):
         with runtime.session() as session:
-            result = sync(session, runtime.store, book, warnings=warnings, on_upload=on_upload)
+            result = sync(session, runtime.store, book, warnings=warnings, on_upload=on_upload, fail_on=fail_on)
+        if result.failed_on:
+            return result  # refused before any write
         with runtime.session() as session:
             result.objects_deleted = sweep_orphans(session, runtime.store, book.slug)
         if on_done is not None:
