@@ -279,9 +279,10 @@ class ContentService:
     def entry(self, ref: str) -> LessonEntry:
         """A lesson by slug or route; NotFoundError naming what was asked for."""
         snap = self.snapshot()
-        entry = snap.find(ref)
-        if entry is None and (moved := snap.moved(ref)) is not None:
+        # An old route of a moved lesson is answered before the doc-id guess (which might still match its file).
+        if ref.strip().strip("/") not in snap.by_slug and (moved := snap.moved(ref)) is not None:
             raise LessonMovedError(ref.strip()[:500], moved.lesson.route, moved.lesson.slug)
+        entry = snap.find(ref)
         if entry is None:
             raise NotFoundError(f"no lesson with slug or route {ref.strip()[:200]!r}",
                                 detail={"lesson": ref.strip()[:200]})
