@@ -15,6 +15,7 @@ from bookctl.curriculum.model import Book
 from bookctl.db import models as m
 from bookctl.llm.embedders import Embedder, plan_batches
 from bookctl.pipeline.chunk import Chunker
+from bookctl.pipeline.embed import _group_size as group_size
 from bookctl.pipeline.sync import SyncResult, content_hash
 
 if TYPE_CHECKING:
@@ -29,22 +30,32 @@ def estimate(runtime: "Runtime", book: Book, result: SyncResult, embedder: Embed
     uploading = {item["slug"] for item in result.plan if item["action"] == "upload"}
     changed = [lesson for lesson in book.all_lessons() if lesson.slug in uploading]
     chunker = Chunker(max_tokens=chunk_tokens)
-    texts: dict[str, int] = {}
-    chunks = 0
+    limits = (getattr(embedder, "max_inputs", 32), getattr(embedder, "max_batch_tokens", 10**9))
+    # Grouped as `embed` groups lessons (requests are planned per group), so the numbers match its dry run.
+    groups: list[dict[str, int]] = [{}]
+    chunks = pending = 0
     for lesson in changed:
-        for chunk in chunker.chunk(lesson.body.decode("utf-8", errors="replace"), lesson.title):
-            texts.setdefault(chunk.chunk_hash, chunk.token_count)
-            chunks += 1
+        cut = chunker.chunk(lesson.body.decode("utf-8", errors="replace"), lesson.title)
+        for chunk in cut:
+            groups[-1].setdefault(chunk.chunk_hash, chunk.token_count)
+        chunks += len(cut)
+        pending += len(cut)
+        if pending >= group_size(embedder):
+            groups.append({})
+            pending = 0
     with runtime.session() as session:
+        hashes = list({h for group in groups for h in group})
         cached: set[str] = set()
-        hashes = list(texts)
         for start in range(0, len(hashes), 500):
             cached.update(session.scalars(select(m.EmbeddingCache.chunk_hash).where(
                 m.EmbeddingCache.model == embedder.name, m.EmbeddingCache.chunk_hash.in_(hashes[start:start + 500]))))
-        missing = [tokens for h, tokens in texts.items() if h not in cached]
-        limits = (getattr(embedder, "max_inputs", 32), getattr(embedder, "max_batch_tokens", 10**9))
-        result.embedding = {"model": embedder.name, "lessons": len(changed), "chunks": chunks, "embed": len(missing),
-                            "requests": len(plan_batches(missing, *limits)) if missing else 0}
+        embed = requests = 0
+        for group in groups:
+            missing = [tokens for h, tokens in group.items() if h not in cached]
+            embed += len(missing)
+            requests += len(plan_batches(missing, *limits)) if missing else 0
+        result.embedding = {"model": embedder.name, "lessons": len(changed), "chunks": chunks, "embed": embed,
+                            "requests": requests}
         book_row = session.scalar(select(m.Book).where(m.Book.slug == book.slug))
         rows = {} if book_row is None else {r.slug: r for r in session.scalars(
             select(m.Lesson).where(m.Lesson.book_id == book_row.id, m.Lesson.content_hash.is_not(None)))}
