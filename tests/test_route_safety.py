@@ -4,7 +4,6 @@ the route history behind `bookctl redirects`. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -59,7 +59,7 @@ def sync(
     s = settings(book)
     if not dry_run and (unchanged := receipt.try_noop(s)) is not None:
         # Proven no-op (same files, same rows, same objects as the last sync): skip parsing and the ORM.
-        unchanged = {"changes": [], "moved": [], "removed": [], "failed_on": [], **unchanged}
+        unchanged = {**unchanged, "changes": [], "moved": [], "removed": [], "failed_on": []}
         report("sync", unchanged, out, render_sync, s.book_dir)
         return
 
