@@ -145,6 +145,23 @@ def test_a_true_conflict_is_reported_by_check_with_file_and_line(any_workspace: 
     assert (dump_tables(database_url(ws)), dump_store(ws.storage)) == before
 
 
+def test_a_lesson_taking_over_a_deleted_lessons_url(any_workspace: Workspace) -> None:
+    ws = any_workspace
+    extra = ws.book / CH1 / "05-extra-reading.md"
+    extra.write_text("---\ntitle: Extra reading\n---\n\nSomething to read.\n", encoding="utf-8")
+    sync(ws)
+    before = lessons(ws)[SLUG]
+    extra.unlink()  # not in the outline: its row is deleted
+    set_front(ws, EMBODIMENT, slug="extra-reading")
+    data = sync(ws)  # the UPDATE of one row must not run before the DELETE of the other
+    row = lessons(ws)[SLUG]
+    assert (row.id, row.route) == (before.id, ROUTE.rsplit("/", 1)[0] + "/extra-reading")
+    assert data["deleted"] == 1 and data["removed"] == []  # the URL still answers
+    assert [(x["old_route"], x["new_route"]) for x in data["moved"]] == [(ROUTE, row.route)]
+    assert "what-is-physical-ai/extra-reading" not in lessons(ws)
+    check_consistent(database_url(ws), ws.storage)
+
+
 # ---------------------------------------------------------------- moved and removed (issue 16)
 
 def test_renamed_file_keeping_its_front_matter_id_is_moved(any_workspace: Workspace) -> None:

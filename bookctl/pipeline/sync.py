@@ -132,6 +132,7 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     # Free the slugs and routes that change hands before any row takes them (swaps, renames, a new lesson
     # at a removed lesson's URL): the unique keys hold at every statement, on both dialects.
     _remove(session, gone, result)
+    session.flush()  # deletes first: one flush would run the other rows' UPDATEs before its DELETEs
     _release_keys(session, book, rows)
     _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, result)
     record_moves(session, book, book_row, rows, moved)
