@@ -130,6 +130,10 @@ def test_check_formats_on_a_broken_book(sample: Workspace) -> None:
     assert junit.count("<failure ") == 2 and f'sample-book/{CHAPTER}/02-lesson-encoders.md:' in junit
     golden("check-broken.junit.xml", junit)
     golden("check-broken.md", run(sample, "check", "--format", "markdown", code=1))
+    # A sync refusing the broken book annotates the same lines (and still says why on stderr).
+    refused = sample.run("sync", "--format", "github", GITHUB_WORKSPACE=str(sample.book.parent))
+    assert refused.code == 1 and "nothing was written" in refused.stderr
+    assert [parse(line)[:2] for line in refused.stdout.splitlines()] == [p[:2] for p in parsed if p[0] != "notice"]
 
 
 def test_sync_plan_formats(sample: Workspace) -> None:
