@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bookctl.cli.common import BookOpt, settings
+from bookctl.cli.common import BookOpt, JsonOpt, settings
 
 
 class RedirectFormat(str, Enum):
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def redirects(
     book: BookOpt = None,
+    as_json: JsonOpt = False,
     fmt: Annotated[RedirectFormat, typer.Option(
         "--format", help="docusaurus (the `redirects` option of @docusaurus/plugin-client-redirects), json, or nginx.",
     )] = RedirectFormat.json,
@@ -39,4 +40,4 @@ def redirects(
         data = run_redirects(runtime, book_slug(s.book_dir, s.book_slug or None))
     finally:
         runtime.close()
-    sys.stdout.write(render(data, fmt.value))
+    sys.stdout.write(render(data, "json" if as_json else fmt.value))
