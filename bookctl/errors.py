@@ -89,6 +89,22 @@ class NotFoundError(BookctlError):
     kind = "not_found"
 
 
+class LessonMovedError(NotFoundError):
+    """A lesson was asked for by a route it no longer has (it moved): `detail` names its current route.
+
+    The API answers a read (GET whose path or `route` query names the old route) with 301 and a
+    Location at the same resource under the new route; anything else gets this 404 with the new route
+    in `detail`, so the client can retry there.
+    """
+
+    kind = "lesson_moved"
+
+    def __init__(self, old_ref: str, route: str, slug: str) -> None:
+        super().__init__(f"lesson moved: {old_ref!r} is now {route!r}",
+                         detail={"old_route": old_ref, "route": route, "slug": slug})
+        self.old_ref, self.route = old_ref, route
+
+
 class ConflictError(BookctlError):
     exit_code = 1
     status_code = 409

@@ -45,7 +45,7 @@ class ContentController(Controller):
         await snapshot(content)
         return content.chapter(number)
 
-    @get("/lessons", responses=error_responses(400, 404), summary="A lesson by its route (?route=/docs/...)")
+    @get("/lessons", responses=error_responses(301, 400, 404), summary="A lesson by its route (?route=/docs/...)")
     async def lesson_by_route(
         self, content: Content,
         route: Annotated[str, QueryParameter(name="route", min_length=1, max_length=500,
@@ -54,7 +54,7 @@ class ContentController(Controller):
         await snapshot(content)
         return content.lesson(route)
 
-    @get("/lessons/{ref:path}", responses=error_responses(400, 404, 503),
+    @get("/lessons/{ref:path}", responses=error_responses(301, 400, 404, 503),
          summary="A lesson by slug or route; append /content for its markdown")
     async def lesson(self, content: Content, ref: FromPath[str]) -> s.Lesson | s.LessonContent:
         """`ref` is a slug (`what-is-physical-ai/lesson-embodiment-hypothesis`) or a route

@@ -20,7 +20,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from bookctl.errors import BookctlError
+from bookctl.errors import BookctlError, LessonMovedError
 from bookctl.learners.schemas import ALLOWED_VALUES
 
 log = logging.getLogger("bookctl.api")
@@ -75,6 +75,8 @@ def _validation(exc: ValidationException) -> Response[ErrorResponse]:
 
 
 def handle_exception(request: Request, exc: Exception) -> Response[ErrorResponse]:
+    if isinstance(exc, LessonMovedError) and (moved := _moved(request, exc)) is not None:
+        return moved
     if isinstance(exc, BookctlError):
         if exc.status_code >= 500:
             log.error("%s %s: %s: %s", request.method, request.url.path, exc.kind, exc.message)
@@ -96,9 +98,31 @@ def handle_exception(request: Request, exc: Exception) -> Response[ErrorResponse
     return error_response(500, "internal_error", "internal server error", {})
 
 
+def _moved(request: Request, exc: LessonMovedError) -> Response[ErrorResponse] | None:
+    """301 to the same read under the lesson's new route, when the old route is in the URL of a GET."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    from urllib.parse import quote, urlencode
+
+    old, new = exc.old_ref.strip().strip("/"), exc.route.strip("/")
+    path, query = request.url.path, list(request.query_params.multi_items())
+    if old and old in path:
+        location = path.replace(old, quote(new), 1)
+    elif any(key == "route" and value.strip().strip("/") == old for key, value in query):
+        location = path
+        query = [(k, exc.route if k == "route" and v.strip().strip("/") == old else v) for k, v in query]
+    else:
+        return None
+    if query:
+        location += "?" + urlencode(query)
+    return error_response(301, exc.kind, exc.message, {**exc.detail, "location": location},
+                          headers={"Location": location})
+
+
 EXCEPTION_HANDLERS = {Exception: handle_exception}
 
 _DESCRIPTIONS = {
+    301: "The lesson moved: Location is the same resource at its current route (detail.route)",
     400: "Invalid input (names the field and the allowed values)",
     401: "Missing, invalid or expired bearer token",
     403: "Not your data (or X-User-ID does not match the token)",

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
 
         app(args=args, prog_name="bookctl")
     except BookctlError as exc:
-        _report(exc, as_json="--json" in args)
+        _report(exc, as_json=_wants_json(args), args=list(args))
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         sys.stderr.write("bookctl: interrupted\n")
@@ -66,9 +66,40 @@ def _quick_noop_sync(args: list[str]) -> bool:
     return True
 
 
-def _report(exc: BookctlError, as_json: bool) -> None:
+def _wants_json(args: list[str]) -> bool:
+    """`--json` or its long form `--format json` / `--format=json`: errors then come as one JSON object too."""
+    pairs = zip(args, args[1:])
+    return "--json" in args or "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairs)
+
+
+def _option(args: list[str], name: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _annotate(exc: ContentError, args: list[str]) -> None:
+    from pathlib import Path
+
+    from bookctl.config import load_settings
+    from bookctl.reporting import Context
+    from bookctl.reporting.findings import findings
+    from bookctl.reporting.github import annotation
+
+    book = _option(args, "--book")
+    context = Context.from_env(load_settings().with_book(Path(book) if book else None).book_dir)
+    for finding in findings("check", {"problems": [p.as_dict() for p in exc.problems]}, context):
+        sys.stdout.write(annotation(finding) + "\n")
+
+
+def _report(exc: BookctlError, as_json: bool, args: list[str] = ()) -> None:
     if as_json:
         sys.stdout.write(json.dumps({"error": exc.kind, "message": exc.message, "detail": exc.detail}, default=str) + "\n")
+    if isinstance(exc, ContentError) and _option(args, "--format") == "github":
+        _annotate(exc, args)  # a sync refusing a broken book: errors on the lines in CI too
     if isinstance(exc, ContentError):
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")

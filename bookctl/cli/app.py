@@ -11,7 +11,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from bookctl.cli import book, db, mcp, personalize, review, search, serve
+    from bookctl.cli import book, db, mcp, personalize, redirects, review, search, serve
 
     book.register(app)
     app.add_typer(db.app, name="db")
@@ -20,6 +20,7 @@ def _register() -> None:
     search.register(app)
     personalize.register(app)
     review.register(app)
+    redirects.register(app)
 
 
 _register()

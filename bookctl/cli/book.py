@@ -6,7 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from bookctl.cli.common import BookOpt, JsonOpt, console, emit, progress_bar, settings
+from bookctl.cli.common import (
+    BookOpt, FormatOpt, JsonOpt, console, err_console, output_format, progress_bar, report, settings,
+)
+
+FAIL_ON = ("moved", "removed")
 
 
 def register(app: typer.Typer) -> None:
@@ -15,13 +19,14 @@ def register(app: typer.Typer) -> None:
     app.command()(status)
 
 
-def check(book: BookOpt = None, as_json: JsonOpt = False) -> None:
+def check(book: BookOpt = None, as_json: JsonOpt = False, fmt: FormatOpt = None) -> None:
     """Parse and validate the book; print every problem with file:line. Writes nothing."""
     from bookctl.pipeline.check import check as run_check
 
+    out = output_format(fmt, as_json)
     s = settings(book)
     result = run_check(s.book_dir, s.route_base, s.book_slug or None)
-    emit(result.as_dict(), as_json, _render_check)
+    report("check", result.as_dict(), out, _render_check, s.book_dir)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -43,14 +48,21 @@ def sync(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Check every recorded object (present, hash matches); "
                                          "re-upload what is missing or wrong and delete orphans.")] = False,
+    fmt: FormatOpt = None,
+    fail_on: Annotated[list[str] | None, typer.Option(
+        "--fail-on", help="moved and/or removed (repeatable or comma-separated): exit 1, and write nothing, "
+                          "when the book would move or remove a lesson URL.")] = None,
 ) -> None:
     """Upsert the book tables and upload changed lesson bodies; remove what disappeared."""
     from bookctl.pipeline import receipt
 
+    out = output_format(fmt, as_json)
+    kinds = _fail_on(fail_on)
     s = settings(book)
     if not dry_run and not verify and (unchanged := receipt.try_noop(s)) is not None:
         # Proven no-op (same files, same rows, same store as the last sync): skip parsing and the ORM.
-        emit(unchanged, as_json, render_sync)
+        unchanged = {**unchanged, "changes": [], "moved": [], "removed": [], "failed_on": []}
+        report("sync", unchanged, out, render_sync, s.book_dir)
         return
 
     from bookctl.curriculum import parse_book
@@ -64,12 +76,36 @@ def sync(
     parsed, warnings = parse_book(s.book_dir, s.route_base, s.book_slug or None)  # refuse before any write
     runtime = Runtime.open(s)
     try:
-        with progress_bar("uploading", enabled=not as_json) as on_upload:
+        with progress_bar("uploading", enabled=out == "text") as on_upload:
             result = run_sync(runtime, parsed, dry_run=dry_run, warnings=warnings, on_upload=on_upload,
-                              verify=verify, fingerprint=fingerprint)
+                              verify=verify, fingerprint=fingerprint, fail_on=kinds)
+        if result.dry_run and out == "markdown":
+            _estimate(runtime, s, parsed, result)
     finally:
         runtime.close()
-    emit(result.as_dict(), as_json, render_sync)
+    report("sync", result.as_dict(), out, render_sync, s.book_dir)
+    if result.failed_on:
+        raise typer.Exit(1)
+
+
+def _fail_on(values: list[str] | None) -> frozenset[str]:
+    from bookctl.errors import UsageError
+
+    kinds = {v.strip().lower() for item in (values or []) for v in item.split(",") if v.strip()}
+    unknown = kinds - set(FAIL_ON)
+    if unknown:
+        raise UsageError(f"--fail-on takes {' or '.join(FAIL_ON)}; got {', '.join(sorted(unknown))}")
+    return frozenset(kinds)
+
+
+def _estimate(runtime, s, parsed, result) -> None:
+    """The job summary's downstream costs: embedding work and personalized variants made stale."""
+    from bookctl.llm.embedders import make_embedder
+    from bookctl.pipeline.personalize import load_prices
+    from bookctl.pipeline.plan_estimate import estimate
+
+    estimate(runtime, parsed, result, make_embedder(s), chunk_tokens=s.chunk_tokens, llm_model=s.llm_model,
+             prices=load_prices(s.llm_price_table))
 
 
 def render_sync(data: dict[str, Any]) -> None:
@@ -77,6 +113,12 @@ def render_sync(data: dict[str, Any]) -> None:
     if data["dry_run"]:
         for item in data["plan"]:
             out.print(f"would {item['action']} {item['slug']}  [dim]{item['key']}[/]", soft_wrap=True)
+    for move in data.get("moved", []):
+        out.print(f"[yellow]moved[/] {move['old_route']} -> {move['new_route']}  [dim]{move['slug']}[/]", soft_wrap=True)
+    for gone in data.get("removed", []):
+        out.print(f"[yellow]removed[/] {gone['old_route']}  [dim]{gone['slug']}[/]", soft_wrap=True)
+    if data.get("failed_on"):
+        err_console().print(f"[red]refused[/] by --fail-on {','.join(data['failed_on'])}: nothing was written", soft_wrap=True)
     verb = "would sync" if data["dry_run"] else "synced"
     out.print(
         f"{verb} [bold]{data['book']}[/]: {data['parts']} parts, {data['chapters']} chapters, {data['lessons']} lessons "
@@ -87,18 +129,19 @@ def render_sync(data: dict[str, Any]) -> None:
     )
 
 
-def status(book: BookOpt = None, as_json: JsonOpt = False) -> None:
+def status(book: BookOpt = None, as_json: JsonOpt = False, fmt: FormatOpt = None) -> None:
     """What is synced, and what is stale (edited, added or removed since the last sync)."""
     from bookctl.pipeline.status import status as run_status
     from bookctl.runtime import Runtime
 
+    out = output_format(fmt, as_json)
     s = settings(book)
     runtime = Runtime.open(s)
     try:
         result = run_status(runtime, s.book_dir, s.route_base, s.book_slug or None)
     finally:
         runtime.close()
-    emit(result, as_json, _render_status)
+    report("status", result, out, _render_status, s.book_dir)
 
 
 def _render_status(data: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator
 
@@ -18,6 +19,38 @@ BookOpt = Annotated[
                  show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")]
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+    markdown = "markdown"
+
+
+FormatOpt = Annotated[OutputFormat | None, typer.Option(
+    "--format", help="text (default), json (= --json), github (workflow annotations), junit (XML), "
+                     "markdown (for $GITHUB_STEP_SUMMARY).", show_default=False)]
+
+
+def output_format(fmt: OutputFormat | None, as_json: bool) -> str:
+    """--json is the alias of --format json; the two may not disagree."""
+    if as_json and fmt not in (None, OutputFormat.json):
+        from bookctl.errors import UsageError
+
+        raise UsageError(f"--json and --format {fmt.value} disagree: give one of them")
+    return "json" if as_json else (fmt.value if fmt else "text")
+
+
+def report(kind: str, data: dict[str, Any], fmt: str, render: Callable[[dict[str, Any]], None], book_dir: Path) -> None:
+    """Print a command's result in `fmt`: text and json here, the CI formats through bookctl.reporting."""
+    if fmt in ("text", "json"):
+        emit(data, fmt == "json", render)
+        return
+    from bookctl.reporting import Context, render as render_report
+
+    sys.stdout.write(render_report(kind, data, fmt, Context.from_env(book_dir)))
 
 
 def settings(book: Path | None = None) -> Settings:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bookctl.cli.common import BookOpt, JsonOpt, console, emit, progress_bar, settings
+from bookctl.cli.common import BookOpt, FormatOpt, JsonOpt, console, emit, output_format, progress_bar, report, settings
 
 
 def register(app: typer.Typer) -> None:
@@ -26,12 +26,15 @@ def embed(
     full: Annotated[bool, typer.Option("--full", help="Re-chunk and re-embed every lesson, ignoring the cache.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (chunks, embeddings, requests); write nothing.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Only delete cached vectors no chunk uses any more; embed nothing.")] = False,
+    fmt: FormatOpt = None,
 ) -> None:
     """Chunk and embed changed lessons only; delete stale chunks."""
     from bookctl.llm.embedders import make_embedder
     from bookctl.pipeline.embed import embed_book, prune_cache
     from bookctl.runtime import Runtime
 
+    out = output_format(fmt, as_json)
+    as_json = out == "json"
     s = settings(book)
     if prune:
         runtime = Runtime.open(s)
@@ -45,12 +48,12 @@ def embed(
     slug = book_slug(s)
     runtime = Runtime.open(s)
     try:
-        with progress_bar("embedding", enabled=not as_json) as on_progress:
+        with progress_bar("embedding", enabled=out == "text") as on_progress:
             result = embed_book(runtime, slug, embedder, full=full, dry_run=dry_run, chunk_tokens=s.chunk_tokens,
                                 on_progress=on_progress)
     finally:
         runtime.close()
-    emit(result.as_dict(), as_json, _render_embed)
+    report("embed", result.as_dict(), out, _render_embed, s.book_dir)
 
 
 def _render_embed(data: dict[str, Any]) -> None:

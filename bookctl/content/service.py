@@ -24,7 +24,7 @@ from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.curriculum.routes import strip_number_prefix
 from bookctl.content import schemas as s
 from bookctl.db import models as m
-from bookctl.errors import NotFoundError, StorageError
+from bookctl.errors import LessonMovedError, NotFoundError, StorageError
 from bookctl.runtime import Runtime
 
 
@@ -70,6 +70,8 @@ class Snapshot:
     chapters: dict[int, s.Chapter] = field(default_factory=dict)
     chapters_by_id: dict[uuid.UUID, ChapterEntry] = field(default_factory=dict)
     part_summaries: list[s.PartSummary] = field(default_factory=list)
+    #: Routes lessons were served at before they moved (bookctl redirects): old route -> the lesson today.
+    moved_from: dict[str, LessonEntry] = field(default_factory=dict)
     #: Derived data other services compute once per snapshot (it is replaced, never changed, on a sync).
     memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
@@ -88,6 +90,11 @@ class Snapshot:
         if entry is None and base and bare.startswith(base + "/"):  # the route base in front of a slug
             entry = self.by_slug.get(bare[len(base) + 1:])
         return entry
+
+    def moved(self, ref: str) -> LessonEntry | None:
+        """The lesson that was served at route `ref` before it moved (None when `ref` never was a route)."""
+        bare = ref.strip().strip("/")
+        return self.moved_from.get("/" + bare) if bare else None
 
     def written(self) -> list[LessonEntry]:
         return [e for e in self.lessons.values() if e.written]
@@ -205,6 +212,13 @@ class ContentService:
             else:
                 book_pages.append(summary)
 
+        for old_route, lesson_id in session.execute(
+            select(m.RouteHistory.route, m.RouteHistory.lesson_id).where(m.RouteHistory.book_id == book.id)
+        ):
+            entry = snap.lessons.get(lesson_id)
+            if entry is not None and entry.lesson.route and old_route not in snap.by_route:
+                snap.moved_from[old_route.rstrip("/") or "/"] = entry
+
         chapter_number = {c.id: c.number for c in chapters}
         part_chapters: dict[uuid.UUID, list[s.Chapter]] = {p.id: [] for p in parts}
         for c in chapters:
@@ -265,7 +279,11 @@ class ContentService:
 
     def entry(self, ref: str) -> LessonEntry:
         """A lesson by slug or route; NotFoundError naming what was asked for."""
-        entry = self.snapshot().find(ref)
+        snap = self.snapshot()
+        # An old route of a moved lesson is answered before the doc-id guess (which might still match its file).
+        if ref.strip().strip("/") not in snap.by_slug and (moved := snap.moved(ref)) is not None:
+            raise LessonMovedError(ref.strip()[:500], moved.lesson.route, moved.lesson.slug)
+        entry = snap.find(ref)
         if entry is None:
             raise NotFoundError(f"no lesson with slug or route {ref.strip()[:200]!r}",
                                 detail={"lesson": ref.strip()[:200]})

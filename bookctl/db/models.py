@@ -234,6 +234,23 @@ class PersonalizationBatch(Base):
     collected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+# ---------------------------------------------------------------- route history (issue 16, migration 0005)
+
+class RouteHistory(Base):
+    """A URL a lesson was served at before it moved: the old -> new map behind `bookctl redirects` and the
+    API's redirects. One row per old route; it points at the lesson (whose current route is today's page),
+    so a URL that moved twice still lands on the right page. Dropped when a live lesson takes the route again."""
+
+    __tablename__ = "route_history"
+    __table_args__ = (UniqueConstraint("book_id", "route"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    book_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    route: Mapped[str] = mapped_column(String(500))
+    lesson_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # ---------------------------------------------------------------- search (issue 4)
 from bookctl.search.schema import EMBEDDING_TYPE  # noqa: E402
 

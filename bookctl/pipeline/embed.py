@@ -59,7 +59,7 @@ def chunk_id(lesson_id: Any, chunk_hash: str, occurrence: int) -> str:
     return hashlib.sha256(f"{lesson_id}\0{chunk_hash}\0{occurrence}".encode()).hexdigest()
 
 
-def _group_size(embedder: Embedder) -> int:
+def _group_size(embedder: Embedder) -> int:  # also used by pipeline/plan_estimate.py
     inputs = getattr(embedder, "max_inputs", 32)
     return max(1, inputs * max(1, getattr(embedder, "concurrency", 1)))
 

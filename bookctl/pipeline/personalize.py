@@ -444,3 +444,43 @@ def prune(runtime: "Runtime", book_slug: str | None, prompt_version: str) -> int
         for start in range(0, len(ids), 500):
             session.execute(delete(pc).where(pc.id.in_(ids[start:start + 500])))
         return len(ids)
+
+
+# ------------------------------------------------------------------ what a sync would make stale (issue 16)
+
+def estimate_stale(session: Session, book_id: Any, new_bodies: dict[Any, bytes], model: str,
+                   prices: dict[str, dict[str, float]], *, batch: bool = True) -> dict[str, Any]:
+    """The cost of regenerating the variants a sync would make stale: for each lesson whose body changes
+    (`new_bodies`: lesson id -> new file bytes), every profile that has a current variant of it, counted
+    with the same prompts and token factors as `bookctl personalize --dry-run`."""
+    from bookctl.llm.tokens import count_tokens, encoding_for_model
+    from bookctl.personalization.guards import sections
+    from bookctl.personalization.prompts import PROMPT_VERSION
+    from bookctl.personalization.service import SECTION_CHARS, _lesson_text
+
+    pc, lesson = m.PersonalizedContent, m.Lesson
+    rows = session.execute(
+        select(pc.lesson_id, pc.profile).join(lesson, lesson.id == pc.lesson_id)
+        .where(lesson.book_id == book_id, pc.lesson_id.in_(list(new_bodies)), pc.content_hash == lesson.content_hash,
+               pc.prompt_version == PROMPT_VERSION, pc.model == model)
+    ).all() if new_bodies else []
+    encoding = encoding_for_model(model) if rows else None
+    pieces_of: dict[Any, list[str]] = {}
+    seen: set[tuple[Any, str]] = set()
+    tin = tout = calls = 0
+    for lesson_id, stored in rows:
+        profile = Profile.from_mapping(stored)
+        if (lesson_id, profile.hash) in seen:
+            continue
+        seen.add((lesson_id, profile.hash))
+        pieces = pieces_of.get(lesson_id)
+        if pieces is None:
+            pieces = pieces_of[lesson_id] = sections(_lesson_text(new_bodies[lesson_id]), SECTION_CHARS)
+        for i, piece in enumerate(pieces):
+            messages = build_messages(profile, piece, section=(i + 1, len(pieces)))
+            tin += sum(count_tokens(msg["content"], encoding) + MESSAGE_OVERHEAD for msg in messages)
+            tout += int(count_tokens(piece, encoding) * OUT_FACTOR[profile.preferred_language])
+        calls += len(pieces)
+    return {"lessons": len(pieces_of), "variants": len(seen), "llm_calls": calls, "model": model,
+            "tokens_in": tin, "tokens_out": tout, "batch": batch,
+            "cost_usd": cost(prices, model, tin, tout, batch=batch) if seen else 0.0}

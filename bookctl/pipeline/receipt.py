@@ -127,4 +127,5 @@ def try_noop(settings: "Settings") -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - a receipt only ever shortcuts; the full sync decides
         return None
     return {**result, "created": 0, "updated": 0, "deleted": 0, "uploaded": 0, "objects_deleted": 0,
-            "repaired": 0, "unchanged": result["lessons"], "plan": [], "dry_run": False}
+            "repaired": 0, "unchanged": result["lessons"], "plan": [], "dry_run": False,
+            "changes": [], "moved": [], "removed": [], "failed_on": []}  # issue 16: a no-op moves no URL

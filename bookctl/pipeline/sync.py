@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
 from bookctl.db import models as m
 from bookctl.errors import Problem
+from bookctl.pipeline.identity import match_rows, route_changes
 from bookctl.storage import ObjectStore, lesson_key, put_all, store_identity
 
 if TYPE_CHECKING:
@@ -55,6 +56,15 @@ class SyncResult:
     plan: list[dict[str, str]] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     stale_keys: list[str] = field(default_factory=list, repr=False)  # objects to delete after the commit
+    #: Route safety: lessons whose URL changes (same lesson) and URLs that disappear with no successor.
+    changes: list[dict[str, Any]] = field(default_factory=list)  # create|update|delete, with title and route
+    moved: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    #: `--fail-on` kinds that were hit; a real sync that hits one writes nothing.
+    failed_on: list[str] = field(default_factory=list)
+    #: Downstream estimates of a plan (pipeline/plan_estimate.py), when asked for.
+    embedding: dict[str, Any] | None = None
+    personalization: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,10 +95,13 @@ class _Object:
 
 def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = False,
          warnings: list[Problem] | None = None, on_upload: Progress | None = None,
-         stored: set[str] | None = None, concurrency: int = 1) -> SyncResult:
+         stored: set[str] | None = None, concurrency: int = 1,
+         fail_on: frozenset[str] = frozenset()) -> SyncResult:
     """Bring the database and the store in line with `book`. Flushes; the caller commits.
 
     `stored`: the keys a listing found (None: trust the rows). After the commit, delete `result.stale_keys`.
+    `fail_on` ("moved", "removed"): when the book would move or remove a lesson URL, write nothing and list it
+    in `failed_on`.
     """
     lessons = book.all_lessons()
     written = [lesson for lesson in lessons if lesson.status == "written"]
@@ -104,7 +117,7 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
         r.slug: r for r in session.scalars(select(m.Lesson).where(m.Lesson.book_id == book_row.id))
     }
     old_keys = {r.bucket_path for r in rows.values() if r.bucket_path}
-    _keep_ids(rows, lessons)
+    renamed = match_rows(rows, lessons)  # identity follows the editor's intent (see pipeline/identity.py)
 
     objects: dict[str, _Object] = {}
     for lesson in written:
@@ -123,8 +136,13 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     gone = [r for slug, r in rows.items() if r.removed_at is None and slug not in in_book]
     result.plan = [{"action": "upload", "slug": l.slug, "key": o.key} for l, o in uploads]
     result.plan += [{"action": "remove", "slug": r.slug, "key": r.bucket_path or ""} for r in gone]
+    result.changes = _changes(rows, lessons, gone, {l.slug for l, _ in uploads})
+    moved, removed = route_changes(rows, lessons, gone, renamed)
+    result.moved, result.removed = [x.as_dict() for x in moved], [x.as_dict() for x in removed]
+    result.failed_on = [kind for kind, hits in (("moved", moved), ("removed", removed)) if kind in fail_on and hits]
 
-    if dry_run:
+    if dry_run or result.failed_on:
+        result.dry_run = True  # refused: what is reported is the plan, nothing was written
         new = sum(1 for lesson in lessons if lesson.slug not in rows)
         result.created, result.deleted, result.uploaded = new, len(gone), len(uploads)
         result.updated = len({l.slug for l, _ in uploads} - {l.slug for l in lessons if l.slug not in rows})
@@ -139,8 +157,13 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
             book_row = _upsert_book(session, book, book_row)
             part_rows = _upsert_parts(session, book, book_row)
             chapter_rows = _upsert_chapters(session, book, part_rows)
-            _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, objects, result)
+            # Free the slugs and routes that change hands before any row takes them (swaps, renames, a new
+            # lesson at a removed lesson's URL): the unique keys hold at every statement, on both dialects.
             _remove(session, gone, result)
+            session.flush()  # deletes first: one flush would run the other rows' UPDATEs before its DELETEs
+            _release_keys(session, book, rows)
+            _upsert_lessons(session, book, book_row, part_rows, chapter_rows, rows, objects, result)
+            record_moves(session, book, book_row, rows, moved)
             _delete_stale_parts(session, book_row, part_rows)
             session.flush()
         finally:
@@ -152,25 +175,54 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     return result
 
 
-def _keep_ids(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> None:
-    """Key a row under its lesson's new slug when the lesson is written or un-written, so it keeps its id.
-
-    A planned lesson's slug comes from its outline bullet and a written one's from its file name; the
-    bullet and the file are the same lesson when they share the chapter and the number (the n-th bullet is
-    the file numbered n). So when a file appears for a planned lesson, or a written lesson's file is
-    deleted while its bullet stays, the upsert renames the row instead of deleting one and creating
-    another: learners' progress stays with the lesson either way.
-    """
-    in_book = {lesson.slug for lesson in lessons}
-    vacated = {(slug.rsplit("/", 1)[0], row.number, row.status): row for slug, row in rows.items()
-               if row.removed_at is None and slug not in in_book and "/" in slug}
-    flipped = {"written": "planned", "planned": "written"}
+def _changes(rows: dict[str, m.Lesson], lessons: list[Lesson], gone: list[m.Lesson], uploading: set[str]) -> list[dict[str, Any]]:
+    """The plan by lesson, for people: what would be created, updated (body, title, route, status) and deleted."""
+    out = []
     for lesson in lessons:
-        if lesson.slug in rows or "/" not in lesson.slug or lesson.status not in flipped:
+        row = rows.get(lesson.slug)
+        if row is None:
+            action = "create"
+        elif (lesson.slug in uploading or row.removed_at is not None or row.slug != lesson.slug
+              or (row.title, row.route, row.status) != (lesson.title[:255], lesson.route, lesson.status)):
+            action = "update"
+        else:
             continue
-        row = vacated.pop((lesson.slug.rsplit("/", 1)[0], lesson.number, flipped[lesson.status]), None)
-        if row is not None:
-            rows[lesson.slug] = rows.pop(row.slug)
+        out.append({"action": action, "slug": lesson.slug, "title": lesson.title, "route": lesson.route})
+    out += [{"action": "delete", "slug": r.slug, "title": r.title, "route": r.route} for r in gone]
+    return out
+
+
+def _release_keys(session: Session, book: Book, rows: dict[str, m.Lesson]) -> None:
+    """Phase one of a two-phase key update: park every slug and route that is about to change."""
+    parked = False
+    for lesson in book.all_lessons():
+        row = rows.get(lesson.slug)
+        if row is not None and (row.slug != lesson.slug or (row.route is not None and row.route != lesson.route)):
+            row.slug, row.route = f"~{row.id}", None  # unique per row; phase two sets the real values
+            parked = True
+    if parked:
+        session.flush()
+
+
+def record_moves(session: Session, book: Book, book_row: m.Book, rows: dict[str, m.Lesson], moved: list) -> None:
+    """Remember each old route for its lesson, so redirects and the API keep old URLs working.
+
+    A route that a lesson holds again today is dropped from the history: the live lesson wins.
+    """
+    history = {h.route: h for h in session.scalars(select(m.RouteHistory).where(m.RouteHistory.book_id == book_row.id))}
+    live = {lesson.route for lesson in book.all_lessons() if lesson.route}
+    for route in live & set(history):
+        session.delete(history.pop(route))
+    now = datetime.now(timezone.utc)
+    for move in moved:
+        if move.old_route in live:  # a swap: another lesson answers the old URL now
+            continue
+        entry = history.get(move.old_route)
+        if entry is None:
+            entry = history[move.old_route] = m.RouteHistory(book_id=book_row.id, route=move.old_route)
+            session.add(entry)
+        entry.lesson_id, entry.moved_at = rows[move.slug].id, now
+    session.flush()
 
 
 def _assign(row: Any, values: dict[str, Any]) -> bool:
@@ -325,7 +377,8 @@ def check_objects(store: ObjectStore, recorded: dict[str, str], present: set[str
 
 def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings: list[Problem] | None = None,
              on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None,
-             verify: bool = False, fingerprint: str | None = None) -> SyncResult:
+             verify: bool = False, fingerprint: str | None = None,
+             fail_on: frozenset[str] = frozenset()) -> SyncResult:
     """The whole sync as one job: lock, check the store, sync in one transaction, commit, then delete stale
     objects and record the outcome (with the no-op receipt for `fingerprint`) in `sync_state`.
 
@@ -339,7 +392,7 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
     concurrency = getattr(runtime.settings, "storage_concurrency", 8)
     if dry_run:  # reads only; no lock, no writes, no listing
         with runtime.session() as session:
-            return sync(session, store, book, dry_run=True, warnings=warnings)
+            return sync(session, store, book, dry_run=True, warnings=warnings, fail_on=fail_on)
     with exclusive(runtime.engine, "sync", runtime.settings.lock_timeout):
         store.ping()  # a missing bucket, denied access or an unreachable server: one line, nothing written
         store_id = store_identity(runtime.settings.storage_url)
@@ -358,7 +411,9 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
             stored -= check_objects(store, recorded, stored, concurrency)
         with runtime.session() as session:
             result = sync(session, store, book, warnings=warnings, on_upload=on_upload, stored=stored,
-                          concurrency=concurrency)
+                          concurrency=concurrency, fail_on=fail_on)
+        if result.failed_on:
+            return result  # refused before any write (`dirty` stays set: the next run lists the store)
         # committed: every row now points at its new object; what they pointed at before can go
         stale = set(result.stale_keys)
         if stored is not None:
