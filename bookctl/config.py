@@ -34,6 +34,7 @@ class Settings:
     auth: str = "token"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     lock_timeout: float = 30.0
+    max_delete_share: float = 0.5  # a sync taking more than this share of written lessons off needs --allow-mass-delete
     token_ttl: int = 30 * 24 * 3600  # seconds a learner's bearer token stays valid
     max_body_bytes: int = 64 * 1024  # API request body limit (413 above it)
     # search (issue 4): chunk size in tokens, and OpenAI embedding request limits
@@ -87,6 +88,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "auth": ("BOOKCTL_AUTH",),
     "cors_origins": ("BOOKCTL_CORS_ORIGINS",),
     "lock_timeout": ("BOOKCTL_LOCK_TIMEOUT",),
+    "max_delete_share": ("BOOKCTL_MAX_DELETE_SHARE",),
     "token_ttl": ("BOOKCTL_TOKEN_TTL",),
     "max_body_bytes": ("BOOKCTL_MAX_BODY_BYTES",),
     "chunk_tokens": ("BOOKCTL_CHUNK_TOKENS",),
@@ -172,6 +174,14 @@ def _coerce(name: str, source: str, value: object) -> object:
             raise ConfigError(f"{source} must be a number of seconds; got {text!r}") from None
         if number < 0:
             raise ConfigError(f"{source} must not be negative")
+        return number
+    if name == "max_delete_share":
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(f"{source} must be a share from 0 to 1 (0.5 = half); got {text!r}") from None
+        if not 0 <= number <= 1:
+            raise ConfigError(f"{source} must be a share from 0 to 1 (0.5 = half); got {number}")
         return number
     if name in _PERSONALIZE_NUMBERS:  # (type, minimum)
         kind, minimum = _PERSONALIZE_NUMBERS[name]

@@ -41,6 +41,9 @@ def sync(
     book: BookOpt = None,
     as_json: JsonOpt = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
+    allow_mass_delete: Annotated[bool, typer.Option(
+        "--allow-mass-delete", help="Sync even when most written lessons would leave the site "
+                                    "(more than BOOKCTL_MAX_DELETE_SHARE, default 0.5).")] = False,
 ) -> None:
     """Upsert the book tables and upload changed lesson bodies; remove what disappeared."""
     from bookctl.pipeline import receipt
@@ -64,7 +67,7 @@ def sync(
     try:
         with progress_bar("uploading", enabled=not as_json) as on_upload:
             result = run_sync(runtime, parsed, dry_run=dry_run, warnings=warnings, on_upload=on_upload,
-                              on_done=write_receipt)
+                              on_done=write_receipt, allow_mass_delete=allow_mass_delete)
     finally:
         runtime.close()
     emit(result.as_dict(), as_json, render_sync)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
 from bookctl.db import models as m
-from bookctl.errors import Problem
+from bookctl.errors import ContentError, MassDeleteError, Problem
 from bookctl.storage import ObjectStore, lesson_key
 
 if TYPE_CHECKING:
@@ -63,11 +63,17 @@ def _key(book: Book, lesson: Lesson, parts: dict[int, Part], chapters: dict[int,
     return lesson_key(book.slug, lesson.slug, part.folder if part else None, chapter.folder if chapter else None)
 
 
+DEFAULT_MAX_DELETE_SHARE = 0.5
+
+
 def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = False,
-         warnings: list[Problem] | None = None, on_upload: Progress | None = None) -> SyncResult:
+         warnings: list[Problem] | None = None, on_upload: Progress | None = None,
+         max_delete_share: float = DEFAULT_MAX_DELETE_SHARE, allow_mass_delete: bool = False) -> SyncResult:
     """Bring the database and the store in line with `book`. Flushes; the caller commits.
 
-    Call `sweep_orphans` after the commit to delete objects nothing refers to.
+    Nothing is written when a value would not fit the database (ContentError), or when more than
+    `max_delete_share` of the written lessons would stop being written, unless `allow_mass_delete`
+    (MassDeleteError). Call `sweep_orphans` after the commit to delete objects nothing refers to.
     """
     lessons = book.all_lessons()
     written = [lesson for lesson in lessons if lesson.status == "written"]
@@ -83,6 +89,9 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
         r.slug: r for r in session.scalars(select(m.Lesson).where(m.Lesson.book_id == book_row.id))
     }
     _keep_ids(rows, lessons)
+    _refuse_unstorable(book, parts_by_number, chapters_by_number)
+    if not allow_mass_delete:
+        _refuse_mass_delete(book, rows, written, max_delete_share)
     stored = set(store.list(f"books/{book.slug}/"))
 
     uploads: list[tuple[Lesson, str, str]] = []
@@ -117,6 +126,36 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     _delete_stale_parts(session, book_row, part_rows)
     session.flush()
     return result
+
+
+def _refuse_unstorable(book: Book, parts: dict[int, Part], chapters: dict[int, Chapter]) -> None:
+    """Raise ContentError (file:line) for any value the database would refuse, before the first upload."""
+    from bookctl.pipeline.storable import storable_problems
+
+    keys = {lesson.slug: _key(book, lesson, parts, chapters) for lesson in book.all_lessons() if lesson.status == "written"}
+    problems = storable_problems(book, keys)
+    if problems:
+        raise ContentError(problems)
+
+
+def _refuse_mass_delete(book: Book, rows: dict[str, m.Lesson], written: list[Lesson], share: float) -> None:
+    """A missing docs/ folder or a wrong --book looks like "delete every lesson": refuse that by default.
+
+    Counted over written lessons, whether their row would be deleted, retired or turned back into a planned
+    lesson: each of those takes the lesson's body off the site. Learner data is never deleted either way.
+    """
+    before = [slug for slug, row in rows.items() if row.removed_at is None and row.status == "written"]
+    if not before:
+        return
+    still = {lesson.slug for lesson in written}
+    lost = [slug for slug in before if slug not in still]
+    if len(lost) > share * len(before):
+        raise MassDeleteError(
+            f"this sync would take {len(lost)} of the {len(before)} written lessons of {book.slug!r} off the site "
+            f"(more than {share:.0%}); is --book pointing at the right folder, with its docs/? "
+            "If this is intended, run it again with --allow-mass-delete",
+            detail={"lost": len(lost), "written": len(before), "examples": sorted(lost)[:5]},
+        )
 
 
 def _keep_ids(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> None:
@@ -284,7 +323,8 @@ def sweep_orphans(session: Session, store: ObjectStore, book_slug: str) -> int:
 
 
 def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings: list[Problem] | None = None,
-             on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None) -> SyncResult:
+             on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None,
+             allow_mass_delete: bool = False) -> SyncResult:
     """The whole sync as one job: lock, sync in one transaction, commit, then sweep orphan objects.
 
     `on_done` runs after the sweep while the lock is still held (the CLI writes its sync receipt there).
@@ -293,10 +333,12 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
 
     if dry_run:  # reads only; no lock, no writes
         with runtime.session() as session:
-            return sync(session, runtime.store, book, dry_run=True, warnings=warnings)
+            return sync(session, runtime.store, book, dry_run=True, warnings=warnings,
+                        max_delete_share=runtime.settings.max_delete_share, allow_mass_delete=allow_mass_delete)
     with exclusive(runtime.engine, "sync", runtime.settings.lock_timeout):
         with runtime.session() as session:
-            result = sync(session, runtime.store, book, warnings=warnings, on_upload=on_upload)
+            result = sync(session, runtime.store, book, warnings=warnings, on_upload=on_upload,
+                          max_delete_share=runtime.settings.max_delete_share, allow_mass_delete=allow_mass_delete)
         with runtime.session() as session:
             result.objects_deleted = sweep_orphans(session, runtime.store, book.slug)
         if on_done is not None:
