@@ -236,14 +236,51 @@ def _editor_tokens(source: str, value: object) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+# Query parameters libpq (and drivers) accept that carry a secret; any name containing one of these words.
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "key", "passfile", "credential")
+
+
 def _redact(url: str) -> str:
-    """Hide a password in a URL so it never reaches a log or an error message."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+    """Hide every credential in a URL (userinfo password, ?password=, ?sslpassword=, ...) so it never reaches a
+    log or an error message. Unparseable input is hidden whole rather than risk printing a secret."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        out = url
+        if "@" in parts.netloc:
+            creds, host = parts.netloc.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            out = out.replace("//" + parts.netloc, "//" + (f"{user}:***@{host}" if ":" in creds else f"{user}@{host}"), 1)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if any(any(w in k.lower() for w in _SECRET_WORDS) for k, _ in pairs):
+            query = [(k, "***" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in pairs]
+            out = out.replace("?" + parts.query, "?" + urlencode(query, safe="*/:"), 1)
+        return out
+    except ValueError:
+        return "<unreadable URL hidden>"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret values inside `url`, so a message quoting a driver's error can be scrubbed of them too."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = []
+    if parts.password:
+        found += [parts.password, unquote(parts.password)]
+    found += [v for k, v in parse_qsl(parts.query) if v and any(w in k.lower() for w in _SECRET_WORDS)]
+    return sorted({v for v in found if len(v) >= 2}, key=len, reverse=True)
+
+
+def scrub(message: str, url: str) -> str:
+    """`message` with every secret of `url` replaced by ***."""
+    for secret in url_secrets(url):
+        message = message.replace(secret, "***")
+    return message
 
 
 redact_url = _redact

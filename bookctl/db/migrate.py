@@ -160,7 +160,8 @@ def ensure_schema(engine: Engine, url: str, auto: bool) -> None:
         # Many first commands may start at once on a new embedded database: one migrates, the rest wait
         # and then find it at head (alembic reads the stamp again inside the lock).
         with exclusive(engine, "migrate", MIGRATE_LOCK_TIMEOUT):
-            _upgrade_locked(engine, url, "head")
+            if not _at_head_quick(engine):  # the process before us may have done it while we waited
+                _upgrade_locked(engine, url, "head")
         return
     raise ConfigError(
         f"the database is at revision {current or 'empty'}, bookctl needs {head}: run `bookctl db upgrade` "
