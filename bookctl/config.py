@@ -37,6 +37,10 @@ class Settings:
     max_delete_share: float = 0.5  # a sync taking more than this share of written lessons off needs --allow-mass-delete
     token_ttl: int = 30 * 24 * 3600  # seconds a learner's bearer token stays valid
     max_body_bytes: int = 64 * 1024  # API request body limit (413 above it)
+    # bookctl serve: slow clients (seconds for a request's headers, then its body; connections per client IP)
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections_per_ip: int = 100
     # search (issue 4): chunk size in tokens, and OpenAI embedding request limits
     chunk_tokens: int = 500
     embed_batch_inputs: int = 256
@@ -91,6 +95,9 @@ _ENV: dict[str, tuple[str, ...]] = {
     "max_delete_share": ("BOOKCTL_MAX_DELETE_SHARE",),
     "token_ttl": ("BOOKCTL_TOKEN_TTL",),
     "max_body_bytes": ("BOOKCTL_MAX_BODY_BYTES",),
+    "header_timeout": ("BOOKCTL_HEADER_TIMEOUT",),
+    "body_timeout": ("BOOKCTL_BODY_TIMEOUT",),
+    "max_connections_per_ip": ("BOOKCTL_MAX_CONNECTIONS_PER_IP",),
     "chunk_tokens": ("BOOKCTL_CHUNK_TOKENS",),
     "embed_batch_inputs": ("BOOKCTL_EMBED_BATCH_INPUTS",),
     "embed_batch_tokens": ("BOOKCTL_EMBED_BATCH_TOKENS",),
@@ -213,7 +220,8 @@ def _coerce(name: str, source: str, value: object) -> object:
 
 _PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
     "llm_timeout": (float, 0.001), "llm_max_attempts": (int, 1), "llm_backoff": (float, 0.0),
-    "personalize_concurrency": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
+    "personalize_concurrency": (int, 1), "header_timeout": (float, 0.1), "body_timeout": (float, 0.1),
+    "max_connections_per_ip": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
 }
 _POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
                   "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024}
