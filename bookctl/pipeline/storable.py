@@ -18,8 +18,8 @@ from bookctl.db import models as m
 from bookctl.errors import Problem
 
 INT32 = 2**31 - 1
-# Values sync cuts to the column on purpose (a long title is shown shortened, not refused).
-_TRUNCATED = {"title", "outline_title"}
+# Lesson values sync cuts to the column on purpose (a long title is shown shortened, not refused).
+_TRUNCATED = {(m.Lesson.__tablename__, "title"), (m.Lesson.__tablename__, "outline_title")}
 
 _BOOK = {"slug": "slug", "title": "title", "description": "description", "version": "version"}
 _PART = {"number": "number", "title": "title", "focus": "description", "layer": "layer", "tier": "tier",
@@ -71,7 +71,7 @@ def _value(problems: list[Problem], column: Column, value: Any, path: str, line:
         if "\x00" in value:
             problems.append(Problem(path, line, f"{what} contains a NUL character (\\0): remove it"))
         limit = getattr(kind, "length", None) if isinstance(kind, String) else None
-        if limit and len(value) > limit and what not in _TRUNCATED:
+        if limit and len(value) > limit and (column.table.name, column.name) not in _TRUNCATED:
             problems.append(Problem(path, line, f"{what} is {len(value)} characters long; at most {limit} fit: "
                                                 f"shorten it ({value[:60]!r}…)"))
     elif isinstance(value, bool):
