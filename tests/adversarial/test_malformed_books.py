@@ -131,6 +131,7 @@ def synced(request, tmp_path_factory):
     shutil.copytree(FIXTURE_BOOK, book, ignore=shutil.ignore_patterns("contract"))
     url = None if request.param == "sqlite" else create_pg_database(request)
     ws = make_workspace(root / "ws", book, url)
+    assert ws.run("db", "upgrade").code == 0
     assert ws.run("sync").code == 0
     slug = next(r["slug"] for r in dump_lessons(database_url(ws)) if r["status"] == "written")
     add_learner(database_url(ws), slug)
