@@ -4,3 +4,4 @@ Every case runs on SQLite and PostgreSQL where a database is involved, in bounde
 """
 
 from tests.api.conftest import book_env  # noqa: F401  (the synced fixture book on each dialect)
+from tests.search.conftest import embed_ws, openai_env  # noqa: F401  (the fixture book wired to the fake OpenAI)
