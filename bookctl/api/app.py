@@ -143,7 +143,8 @@ def create_app(
         openapi_config=openapi,
         cors_config=cors if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
-        middleware=[DefineMiddleware(JSONDepthMiddleware, max_body_bytes=settings.max_body_bytes)],
+        middleware=[DefineMiddleware(JSONDepthMiddleware, max_body_bytes=settings.max_body_bytes),
+                    *extras.pop("middleware", [])],
         debug=debug,
         **extras,
     )

@@ -36,7 +36,7 @@ class JSONDepthMiddleware:
         self.app, self.max_depth, self.max_body_bytes = app, max_depth, max_body_bytes
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") or not _may_be_json(scope):
             await self.app(scope, receive, send)
             return
         chunks: list[dict] = []
@@ -58,6 +58,15 @@ class JSONDepthMiddleware:
             return chunks.pop(0) if chunks else await receive()
 
         await self.app(scope, replay, send)
+
+
+def _may_be_json(scope: dict) -> bool:
+    """JSON, or no content type at all (the JSON endpoints decode a body whatever it is labelled); a form
+    post (the review page) is not JSON and is left alone."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return b"json" in value.lower() or not value.strip()
+    return True
 
 
 async def _refuse(send: Any, depth: int, max_depth: int) -> None:
