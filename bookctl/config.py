@@ -34,8 +34,13 @@ class Settings:
     auth: str = "token"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     lock_timeout: float = 30.0
+    max_delete_share: float = 0.5  # a sync taking more than this share of written lessons off needs --allow-mass-delete
     token_ttl: int = 30 * 24 * 3600  # seconds a learner's bearer token stays valid
     max_body_bytes: int = 64 * 1024  # API request body limit (413 above it)
+    # bookctl serve: slow clients (seconds for a request's headers, then its body; connections per client IP)
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections_per_ip: int = 100
     # search (issue 4): chunk size in tokens, and OpenAI embedding request limits
     chunk_tokens: int = 500
     embed_batch_inputs: int = 256
@@ -90,8 +95,12 @@ _ENV: dict[str, tuple[str, ...]] = {
     "auth": ("BOOKCTL_AUTH",),
     "cors_origins": ("BOOKCTL_CORS_ORIGINS",),
     "lock_timeout": ("BOOKCTL_LOCK_TIMEOUT",),
+    "max_delete_share": ("BOOKCTL_MAX_DELETE_SHARE",),
     "token_ttl": ("BOOKCTL_TOKEN_TTL",),
     "max_body_bytes": ("BOOKCTL_MAX_BODY_BYTES",),
+    "header_timeout": ("BOOKCTL_HEADER_TIMEOUT",),
+    "body_timeout": ("BOOKCTL_BODY_TIMEOUT",),
+    "max_connections_per_ip": ("BOOKCTL_MAX_CONNECTIONS_PER_IP",),
     "chunk_tokens": ("BOOKCTL_CHUNK_TOKENS",),
     "embed_batch_inputs": ("BOOKCTL_EMBED_BATCH_INPUTS",),
     "embed_batch_tokens": ("BOOKCTL_EMBED_BATCH_TOKENS",),
@@ -179,6 +188,14 @@ def _coerce(name: str, source: str, value: object) -> object:
         if number < 0:
             raise ConfigError(f"{source} must not be negative")
         return number
+    if name == "max_delete_share":
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(f"{source} must be a share from 0 to 1 (0.5 = half); got {text!r}") from None
+        if not 0 <= number <= 1:
+            raise ConfigError(f"{source} must be a share from 0 to 1 (0.5 = half); got {number}")
+        return number
     if name in _PERSONALIZE_NUMBERS:  # (type, minimum)
         kind, minimum = _PERSONALIZE_NUMBERS[name]
         try:
@@ -209,7 +226,8 @@ def _coerce(name: str, source: str, value: object) -> object:
 
 _PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
     "llm_timeout": (float, 0.001), "llm_max_attempts": (int, 1), "llm_backoff": (float, 0.0),
-    "personalize_concurrency": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
+    "personalize_concurrency": (int, 1), "header_timeout": (float, 0.1), "body_timeout": (float, 0.1),
+    "max_connections_per_ip": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
 }
 _POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
                   "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024,
@@ -233,14 +251,51 @@ def _editor_tokens(source: str, value: object) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+# Query parameters libpq (and drivers) accept that carry a secret; any name containing one of these words.
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "key", "passfile", "credential")
+
+
 def _redact(url: str) -> str:
-    """Hide a password in a URL so it never reaches a log or an error message."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+    """Hide every credential in a URL (userinfo password, ?password=, ?sslpassword=, ...) so it never reaches a
+    log or an error message. Unparseable input is hidden whole rather than risk printing a secret."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        out = url
+        if "@" in parts.netloc:
+            creds, host = parts.netloc.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            out = out.replace("//" + parts.netloc, "//" + (f"{user}:***@{host}" if ":" in creds else f"{user}@{host}"), 1)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if any(any(w in k.lower() for w in _SECRET_WORDS) for k, _ in pairs):
+            query = [(k, "***" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in pairs]
+            out = out.replace("?" + parts.query, "?" + urlencode(query, safe="*/:"), 1)
+        return out
+    except ValueError:
+        return "<unreadable URL hidden>"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret values inside `url`, so a message quoting a driver's error can be scrubbed of them too."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = []
+    if parts.password:
+        found += [parts.password, unquote(parts.password)]
+    found += [v for k, v in parse_qsl(parts.query) if v and any(w in k.lower() for w in _SECRET_WORDS)]
+    return sorted({v for v in found if len(v) >= 2}, key=len, reverse=True)
+
+
+def scrub(message: str, url: str) -> str:
+    """`message` with every secret of `url` replaced by ***."""
+    for secret in url_secrets(url):
+        message = message.replace(secret, "***")
+    return message
 
 
 redact_url = _redact

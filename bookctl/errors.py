@@ -111,6 +111,12 @@ class ConflictError(BookctlError):
     kind = "conflict"
 
 
+class MassDeleteError(ConflictError):
+    """A sync would remove most of the book's written lessons (a missing docs/ folder, a wrong --book)."""
+
+    kind = "mass_delete_refused"
+
+
 class AuthenticationError(BookctlError):
     exit_code = 2
     status_code = 401

@@ -263,8 +263,10 @@ def test_non_utf8_lesson(ws: Workspace) -> None:
 
 def test_non_utf8_outline(ws: Workspace) -> None:
     outline = ws.book / "curriculum.md"
-    outline.write_bytes(outline.read_bytes().replace(b"Course Goal", b"Course Go\xe0l", 1))
-    assert_one_error(ws, "curriculum.md", 1, "not valid UTF-8")
+    raw = outline.read_bytes()
+    line = raw[: raw.index(b"Course Goal")].count(b"\n") + 1  # the line of the bad byte, as for a lesson
+    outline.write_bytes(raw.replace(b"Course Goal", b"Course Go\xe0l", 1))
+    assert_one_error(ws, "curriculum.md", line, "not valid UTF-8")
 
 
 def test_missing_curriculum(ws: Workspace) -> None:

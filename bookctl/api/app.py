@@ -27,7 +27,8 @@ Adding a controller (search, personalization, ...)
    nothing else is needed. Document them with `responses=error_responses(400, 401, 404)`.
 5. Use msgspec Structs named `XCreate`/`XUpdate`/`X` and `data: JSONBody[XCreate]` (litestar.params).
 
-Request bodies above `settings.max_body_bytes` (64 KiB by default) are refused with 413.
+Request bodies above `settings.max_body_bytes` (64 KiB by default) are refused with 413, and JSON nested deeper
+than `bookctl.api.limits.MAX_JSON_DEPTH` with 400 (before any decoder recurses into it).
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ from typing import Any, Sequence
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bookctl.api.auth import TokenSigner, load_secret_key, make_current_user_provider, warn_if_header_mode
 from bookctl.api.errors import EXCEPTION_HANDLERS
+from bookctl.api.limits import JSONDepthMiddleware
 from bookctl.content.service import ContentService
 from bookctl.runtime import Runtime
 
@@ -140,6 +143,8 @@ def create_app(
         openapi_config=openapi,
         cors_config=cors if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
+        middleware=[DefineMiddleware(JSONDepthMiddleware, max_body_bytes=settings.max_body_bytes),
+                    *extras.pop("middleware", [])],
         debug=debug,
         **extras,
     )
@@ -176,9 +181,12 @@ def from_environment() -> Litestar:
 
     Each worker is an edge of its own: it reads the settings once and opens its own Runtime, closed at shutdown.
     """
+    from bookctl.api.connections import GuardedH11Protocol
     from bookctl.config import load_settings
 
-    runtime = Runtime.open(load_settings())
+    settings = load_settings()
+    GuardedH11Protocol.from_settings(settings)  # this worker's slow-client limits (serve passes the class by name)
+    runtime = Runtime.open(settings)
     app = create_app(runtime)
     app.on_shutdown.append(runtime.close)
     return app

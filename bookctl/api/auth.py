@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import secrets
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -101,18 +102,30 @@ def load_secret_key(settings: Settings) -> bytes:
                           "(e.g. BOOKCTL_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))'))")
     path = Path(settings.data_dir) / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
+        _create_key_file(path)
     key = path.read_text().strip()
     if len(key) < MIN_KEY_LENGTH:
         raise ConfigError(f"{path} holds a signing key that is too short; delete it to generate a new one")
     return key.encode()
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key whole into a private temp file, then link it into place: the file appears complete or
+    not at all, so a process racing this one never reads it empty. If another process linked first, its
+    key wins and every process reads that one back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temp, path)  # atomic, and fails if the key already exists (unlike rename)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(temp)
 
 
 def _parse_user_header(value: str) -> uuid.UUID:

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody
 
 from bookctl.api.deps import Injected, RuntimeDep
 from bookctl.api.errors import error_responses
-from bookctl.search.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchResponse
+from bookctl.search.query import MAX_LIMIT, MAX_NUMBER, MAX_QUERY_CHARS, SearchResponse
+
+
+# Part and chapter numbers are 32-bit columns: a bound here makes 2**63 a 400, not an OverflowError.
+Number = Annotated[int, msgspec.Meta(ge=0, le=MAX_NUMBER)]
 
 
 class SearchFilters(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    part: int | None = None
-    chapter: int | None = None
+    part: Number | None = None
+    chapter: Number | None = None
     layer: str | None = None
     type: str | None = None
 
 
 class SearchQuery(msgspec.Struct, forbid_unknown_fields=True):
     query: str = msgspec.field()
-    limit: int = 10
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_LIMIT)] = 10
     filters: SearchFilters | None = None
 
 

@@ -52,6 +52,9 @@ def sync(
     fail_on: Annotated[list[str] | None, typer.Option(
         "--fail-on", help="moved and/or removed (repeatable or comma-separated): exit 1, and write nothing, "
                           "when the book would move or remove a lesson URL.")] = None,
+    allow_mass_delete: Annotated[bool, typer.Option(
+        "--allow-mass-delete", help="Sync even when most written lessons would leave the site "
+                                    "(more than BOOKCTL_MAX_DELETE_SHARE, default 0.5).")] = False,
 ) -> None:
     """Upsert the book tables and upload changed lesson bodies; remove what disappeared."""
     from bookctl.pipeline import receipt
@@ -78,7 +81,8 @@ def sync(
     try:
         with progress_bar("uploading", enabled=out == "text") as on_upload:
             result = run_sync(runtime, parsed, dry_run=dry_run, warnings=warnings, on_upload=on_upload,
-                              verify=verify, fingerprint=fingerprint, fail_on=kinds)
+                              verify=verify, fingerprint=fingerprint, fail_on=kinds,
+                              allow_mass_delete=allow_mass_delete)
         if result.dry_run and out == "markdown":
             _estimate(runtime, s, parsed, result)
     finally:

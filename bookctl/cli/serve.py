@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from bookctl.api.app import create_app
+        from bookctl.api.connections import GuardedH11Protocol
         from bookctl.api.auth import load_secret_key
         from bookctl.cli.common import settings
         from bookctl.runtime import Runtime
@@ -40,8 +41,10 @@ def register(app: typer.Typer) -> None:
                 load_secret_key(s)
                 runtime.close()
                 uvicorn.run("bookctl.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
-                            log_level=log_level, access_log=access_log)
+                            log_level=log_level, access_log=access_log,
+                            http="bookctl.api.connections:GuardedH11Protocol")  # each worker configures it
                 return
-            uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, access_log=access_log)
+            uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, access_log=access_log,
+                        http=GuardedH11Protocol.from_settings(s))  # slow-client limits (docs/serving.md)
         finally:
             runtime.close()

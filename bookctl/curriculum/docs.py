@@ -8,7 +8,8 @@ from typing import Any
 
 from bookctl.curriculum.frontmatter import key_line, split_front_matter
 from bookctl.curriculum.model import LESSON_TYPES, Lesson
-from bookctl.curriculum.routes import doc_route, strip_number_prefix
+from bookctl.curriculum.routes import doc_route, route_under, strip_number_prefix
+from bookctl.curriculum.safety import nul_problem, read_source
 from bookctl.errors import Problem
 
 LAYER_RE = re.compile(r"^L[1-9](?:-L[1-9])?$")
@@ -37,7 +38,7 @@ def read_lesson(book_root: Path, file: Path, slug_prefix: str, route_base: str, 
     """Parse one markdown file; every problem found is appended to `problems` with file:line."""
     rel = file.relative_to(book_root)
     path = rel.as_posix()
-    raw = file.read_bytes()
+    raw = read_source(book_root, file, path, problems)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -45,6 +46,9 @@ def read_lesson(book_root: Path, file: Path, slug_prefix: str, route_base: str, 
         problems.append(Problem(path, line, "not valid UTF-8: save the file as UTF-8"))
         text = raw.decode("utf-8", errors="replace")
     text = text.removeprefix("\ufeff")
+    if (nul := nul_problem(text, path)) is not None:
+        problems.append(nul)
+        text = text.replace("\x00", "")
     meta, body_line, fm_problems = split_front_matter(text, path)
     problems.extend(fm_problems)
     body = "\n".join(text.split("\n")[body_line - 1:]) if body_line > 1 else text
@@ -75,13 +79,18 @@ def read_lesson(book_root: Path, file: Path, slug_prefix: str, route_base: str, 
         bad("slug", "slug must be a non-empty string such as '/intro' or 'my-page'")
         front_slug = None
 
+    route = doc_route(route_base, [*rel.parts[1:-1], rel.stem], front_slug)
+    if not route_under(route_base, route):
+        bad("slug", f"slug {front_slug!r} leads to {route}, outside the book's routes ({route_base or '/'}): "
+                    "use a path such as 'my-page' or '/chapter/my-page'")
+        route = doc_route(route_base, [*rel.parts[1:-1], rel.stem], None)
     return Lesson(
         slug=lesson_slug(slug_prefix, custom_id.strip() if custom_id else strip_number_prefix(stem)),
         title=str(title).strip(),
         type=lesson_type,
         status="written",
         number=0,
-        route=doc_route(route_base, [*rel.parts[1:-1], rel.stem], front_slug),
+        route=route,
         source=rel,
         source_line=1,
         body=raw,  # the file exactly as written (front matter included), so the hash is of the file itself

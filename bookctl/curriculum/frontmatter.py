@@ -31,29 +31,88 @@ def strip_front_matter(markdown: str) -> str:
     return split_block(markdown)[1]
 
 
+# Front matter is a few keys; anything bigger is a mistake or an attack. The bounds are far above any real
+# lesson's and far below what hurts: a billion-laughs document is a few hundred bytes that expands to 10^9 nodes.
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+MAX_YAML_NODES = 10_000  # nodes after expanding every alias
+MAX_YAML_DEPTH = 50
+
+
 def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], int, list[Problem]]:
-    """Return (front matter mapping, line where the body starts, problems)."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    """Return (front matter mapping, line where the body starts, problems).
+
+    The block is found by split_block, the same splitter every reader of a synced body uses, so what
+    `check` parses as front matter is exactly what search, the LLM and the content API strip.
+    """
+    block, _body = split_block(text)
+    if not block:
+        if text.split("\n", 1)[0].rstrip("\r").strip() == "---":
+            return {}, 1, [Problem(path, 1, "front matter opened with '---' is never closed: add a '---' line after it")]
         return {}, 1, []
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            break
-    else:
-        return {}, 1, [Problem(path, 1, "front matter opened with '---' is never closed: add a '---' line after it")]
-    block = "\n".join(lines[1:index])
+    block_lines = block.split("\n")
+    body_line = block.count("\n") + 1 + (0 if block.endswith("\n") else 1)
+    # Drop the opening and closing delimiter lines; YAML line 0 is file line 2.
+    yaml_text = "\n".join(block_lines[1:-2] if block.endswith("\n") else block_lines[1:-1])
+    if len(yaml_text.encode("utf-8", errors="replace")) > MAX_FRONT_MATTER_BYTES:
+        return {}, body_line, [Problem(path, 1, f"front matter is larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB: "
+                                                "keep it to a few 'key: value' lines")]
     try:
-        data = yaml.load(block, Loader=_Loader) if block.strip() else {}
+        shape_problem = _unsafe_shape(yaml_text)
+        if shape_problem is not None:
+            line, reason = shape_problem
+            return {}, body_line, [Problem(path, 2 + line, f"front matter is not accepted: {reason}")]
+        data = yaml.load(yaml_text, Loader=_Loader) if yaml_text.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return {}, index + 2, [Problem(path, line, f"front matter is not valid YAML: {reason}")]
+        return {}, body_line, [Problem(path, line, f"front matter is not valid YAML: {reason}")]
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        return {}, index + 2, [Problem(path, 2, "front matter must be a mapping of 'key: value' lines")]
-    return {str(k): v for k, v in data.items()}, index + 2, []
+        return {}, body_line, [Problem(path, 2, "front matter must be a mapping of 'key: value' lines")]
+    return {str(k): v for k, v in data.items()}, body_line, []
+
+
+def _unsafe_shape(yaml_text: str) -> tuple[int, str] | None:
+    """(line, reason) when the YAML would nest too deep or expand past MAX_YAML_NODES through aliases.
+
+    Checked on the event stream, before anything is built: it is linear in the text, needs no recursion,
+    and an alias costs the size of what its anchor holds, so the expanded size is known without expanding.
+    """
+    expanded = 0
+    open_nodes: list[list] = []  # [size so far, anchor] per open mapping/sequence
+    sizes: dict[str, int] = {}
+
+    def add(size: int) -> None:
+        nonlocal expanded
+        expanded += size
+        if open_nodes:
+            open_nodes[-1][0] += size
+
+    for event in yaml.parse(yaml_text, Loader=_Loader):
+        line = event.start_mark.line if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            add(sizes.get(event.anchor, 1))
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append([1, event.anchor])
+            expanded += 1
+            if len(open_nodes) > MAX_YAML_DEPTH:
+                return line, f"nested more than {MAX_YAML_DEPTH} levels deep"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            size, anchor = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = size
+            if open_nodes:
+                open_nodes[-1][0] += size
+        if expanded > MAX_YAML_NODES:
+            return line, (f"it expands to more than {MAX_YAML_NODES} values (YAML aliases '*name' repeat what "
+                          "an anchor '&name' holds): write the values out")
+    return None
 
 
 def key_line(text: str, key: str) -> int:

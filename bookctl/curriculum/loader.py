@@ -10,6 +10,7 @@ from bookctl.curriculum.docs import lesson_slug, read_lesson
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
 from bookctl.curriculum.outline import OUTLINE_NAME, parse_outline
 from bookctl.curriculum.routes import number_prefix, slugify, strip_number_prefix
+from bookctl.curriculum.safety import nul_problem, read_source, symlink_problems
 from bookctl.curriculum.validate import validate_book
 from bookctl.errors import ContentError, Problem
 
@@ -26,13 +27,18 @@ def load_book(root: Path | str, route_base: str = "/docs", slug: str | None = No
     if not outline_file.is_file():
         problems.append(Problem(OUTLINE, 0, f"no {OUTLINE} in {root}: point --book (or BOOKCTL_BOOK) at the book's folder"))
         return Book(slug=slug or slugify(root.resolve().name), title="", root=root), problems
+    raw = read_source(root, outline_file, OUTLINE, problems)
     try:
-        text = outline_file.read_text(encoding="utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        problems.append(Problem(OUTLINE, 1, "not valid UTF-8: save the file as UTF-8"))
-        text = outline_file.read_bytes().decode("utf-8", errors="replace")
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(OUTLINE, raw[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file as UTF-8"))
+        text = raw.decode("utf-8", errors="replace")
+    if (nul := nul_problem(text, OUTLINE)) is not None:
+        problems.append(nul)
+        text = text.replace("\x00", "")
     fields, parts, outline_problems = parse_outline(text, OUTLINE)
     problems.extend(outline_problems)
+    problems.extend(symlink_problems(root, root / DOCS))
     title = fields.get("title", "")
     book = Book(
         slug=slug or slugify(fields.get("slug") or title or root.resolve().name), title=title, root=root, parts=parts,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import unicodedata
 
@@ -51,4 +52,11 @@ def doc_route(base: str, rel_parts: list[str], front_slug: str | None) -> str:
 def normalize_route(route: str) -> str:
     """One spelling per route: a leading slash, no trailing slash (but the site root stays '/')."""
     route = re.sub(r"/+", "/", "/" + route.strip().split("?", 1)[0].split("#", 1)[0])
-    return route.rstrip("/") or "/"
+    # '.' and '..' segments are resolved as a browser would, so '../../etc' cannot hide in a stored route.
+    return posixpath.normpath(route).replace("//", "/").rstrip("/") or "/"
+
+
+def route_under(base: str, route: str) -> bool:
+    """True when `route` is the route base itself or inside it (a slug must not climb out with '..')."""
+    base = normalize_route(base) if base else "/"
+    return base == "/" or route == base or route.startswith(base + "/")

@@ -11,6 +11,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return _make_engine(url, **kwargs)
+    except (ArgumentError, ValueError) as exc:  # a malformed URL: a setting to fix, named without its secrets
+        from bookctl.config import redact_url, scrub
+        from bookctl.errors import ConfigError
+
+        raise ConfigError(f"BOOKCTL_DATABASE_URL={redact_url(url)} is not a usable database URL: "
+                          f"{scrub(str(exc), url)}") from None
+
+
+def _make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -25,16 +38,16 @@ def make_engine(url: str, **kwargs) -> Engine:
 @contextmanager
 def connect_errors_as_config(url: str) -> Iterator[None]:
     """A database that cannot be reached is a setting to fix: one clean line naming it (password hidden)."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
-    from bookctl.config import redact_url
+    from bookctl.config import redact_url, scrub
     from bookctl.errors import ConfigError
 
     try:
         yield
-    except (OperationalError, InterfaceError) as exc:
+    except (OperationalError, InterfaceError, ProgrammingError) as exc:  # ProgrammingError: a bad URL option
         reason = (str(exc.orig) if exc.orig is not None else str(exc)).strip().splitlines() or ["unknown error"]
-        raise ConfigError(f"cannot use the database BOOKCTL_DATABASE_URL={redact_url(url)}: {reason[0]}") from None
+        raise ConfigError(f"cannot use the database BOOKCTL_DATABASE_URL={redact_url(url)}: {scrub(reason[0], url)}") from None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -38,7 +38,10 @@ class CheckResult:
 
 
 def check(book_dir: Path, route_base: str = "/docs", slug: str | None = None) -> CheckResult:
+    from bookctl.pipeline.storable import storable_problems
+
     book, problems = load_book(book_dir, route_base, slug)
+    problems = sorted(set(problems) | set(storable_problems(book)))
     lessons = book.all_lessons()
     written = sum(1 for lesson in lessons if lesson.status == "written")
     return CheckResult(book.slug, len(book.parts), len(book.all_chapters()), len(lessons), written,

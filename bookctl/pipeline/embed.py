@@ -77,11 +77,59 @@ def embed_book(runtime: "Runtime", book_slug: str, embedder: Embedder, *, full: 
 
 def _run(runtime: "Runtime", book_slug: str, embedder: Embedder, full: bool, dry_run: bool, chunk_tokens: int,
          on_progress: Progress | None, after_group: Callable[[int], None] | None) -> EmbedResult:
-    from bookctl.errors import NotFoundError
+    from bookctl.pipeline.lock import exclusive
 
     result = EmbedResult(book=book_slug, model=embedder.name, dry_run=dry_run, full=full)
     chunker = Chunker(max_tokens=chunk_tokens)
     requests_before = getattr(getattr(embedder, "stats", None), "requests", 0)
+    # Rows and bodies are read as one snapshot while no sync runs: a sync commits new rows and then deletes
+    # the objects the old rows named, so a body fetched after a row read outside the lock may be gone.
+    # Embedding itself (the slow part) runs after the lock is released.
+    with exclusive(runtime.engine, "sync", runtime.settings.lock_timeout):
+        lessons, state = _snapshot(runtime, book_slug, dry_run, result)
+        todo, unchanged_chunks = [], 0
+        for lesson in lessons:
+            count, sources, models_ = state.get(lesson.id, (0, set(), set()))
+            if not full and count and sources == {source_marker(lesson.content_hash, chunk_tokens)} \
+                    and models_ == {embedder.name}:
+                unchanged_chunks += count
+            else:
+                todo.append(lesson)
+        bodies = {lesson.id: runtime.store.get(lesson.bucket_path) for lesson in todo}
+    result.changed = len(todo)
+    result.skipped = unchanged_chunks
+    result.chunks = unchanged_chunks
+
+    group: list[tuple[m.Lesson, list[Chunk]]] = []
+    pending = 0
+    done = 0
+    limit = _group_size(embedder)
+    for lesson in todo:
+        body = bodies.pop(lesson.id).decode("utf-8", errors="replace")
+        group.append((lesson, chunker.chunk(body, lesson.title)))
+        pending += len(group[-1][1])
+        if pending >= limit:
+            _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
+            done += len(group)
+            group, pending = [], 0
+            if on_progress:
+                on_progress(done, len(todo))
+            if after_group:
+                after_group(done)
+    if group:
+        _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
+        done += len(group)
+        if on_progress:
+            on_progress(done, len(todo))
+    if not dry_run:
+        result.requests = getattr(getattr(embedder, "stats", None), "requests", 0) - requests_before
+    return result
+
+
+def _snapshot(runtime: "Runtime", book_slug: str, dry_run: bool, result: EmbedResult):
+    """The book's written lessons and their chunk state; chunks of lessons no longer live are deleted."""
+    from bookctl.errors import NotFoundError
+
     with runtime.session() as session:
         book = session.scalar(select(m.Book).where(m.Book.slug == book_slug))
         if book is None:
@@ -102,42 +150,7 @@ def _run(runtime: "Runtime", book_slug: str, embedder: Embedder, full: bool, dry
             result.deleted += int(dead or 0)
             if not dry_run:
                 session.execute(delete(m.Chunk).where(m.Chunk.lesson_id.in_(dead_ids)))
-    todo, unchanged_chunks = [], 0
-    for lesson in lessons:
-        count, sources, models_ = state.get(lesson.id, (0, set(), set()))
-        if not full and count and sources == {source_marker(lesson.content_hash, chunk_tokens)} \
-                and models_ == {embedder.name}:
-            unchanged_chunks += count
-        else:
-            todo.append(lesson)
-    result.changed = len(todo)
-    result.skipped = unchanged_chunks
-    result.chunks = unchanged_chunks
-
-    group: list[tuple[m.Lesson, list[Chunk]]] = []
-    pending = 0
-    done = 0
-    limit = _group_size(embedder)
-    for lesson in todo:
-        body = runtime.store.get(lesson.bucket_path).decode("utf-8", errors="replace")
-        group.append((lesson, chunker.chunk(body, lesson.title)))
-        pending += len(group[-1][1])
-        if pending >= limit:
-            _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
-            done += len(group)
-            group, pending = [], 0
-            if on_progress:
-                on_progress(done, len(todo))
-            if after_group:
-                after_group(done)
-    if group:
-        _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
-        done += len(group)
-        if on_progress:
-            on_progress(done, len(todo))
-    if not dry_run:
-        result.requests = getattr(getattr(embedder, "stats", None), "requests", 0) - requests_before
-    return result
+    return lessons, state
 
 
 def _chunk_state(session: Session, book_id: Any):
@@ -201,7 +214,14 @@ def _flush(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedd
             else:
                 row.vector, row.dim = blob, len(vec)
         session.flush()
+        # A sync may have deleted some of these lessons since the snapshot: their chunks would have no row
+        # (a foreign-key error). FOR SHARE keeps the rest from being deleted until this commit (PostgreSQL;
+        # SQLite has one writer at a time anyway).
+        alive = set(session.scalars(select(m.Lesson.id).where(m.Lesson.id.in_([l.id for l, _ in group]))
+                                    .with_for_update(read=True)))
         for lesson, chunks in group:
+            if lesson.id not in alive:
+                continue
             session.execute(delete(m.Chunk).where(m.Chunk.lesson_id == lesson.id))
             seen: dict[str, int] = {}
             ids = []

@@ -41,8 +41,24 @@ def fingerprint(settings: "Settings") -> str:
         files.extend(Path(dirpath, name) for name in sorted(names))
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(hashlib.sha256(_fingerprint_bytes(root, path)).digest())
     return digest.hexdigest()
+
+
+def _fingerprint_bytes(root: Path, path: Path) -> bytes:
+    """A file's bytes; for a symlink leaving the book, a dangling one or a non-regular file (a FIFO, a link
+    to /dev/zero), what it is instead: reading those could hang or read secrets, and the parser refuses them."""
+    import stat
+
+    try:  # stdlib only (see the module docstring); the same rule as curriculum.safety.resolve_inside
+        real = Path(os.path.realpath(path, strict=True))
+        inside = Path(os.path.realpath(root)) in real.parents
+        regular = stat.S_ISREG(real.stat().st_mode)
+    except (OSError, RuntimeError):
+        inside = regular = False
+    if not (inside and regular):
+        return b"not-read:" + (os.readlink(path).encode() if path.is_symlink() else b"special")
+    return real.read_bytes()
 
 
 def _connect(url: str):

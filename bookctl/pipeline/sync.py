@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
 from bookctl.db import models as m
-from bookctl.errors import Problem
+from bookctl.errors import ContentError, MassDeleteError, Problem
 from bookctl.pipeline.identity import match_rows, route_changes
 from bookctl.storage import ObjectStore, lesson_key, put_all, store_identity
 
@@ -93,15 +93,20 @@ class _Object:
     key: str
 
 
+DEFAULT_MAX_DELETE_SHARE = 0.5
+
+
 def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = False,
          warnings: list[Problem] | None = None, on_upload: Progress | None = None,
-         stored: set[str] | None = None, concurrency: int = 1,
-         fail_on: frozenset[str] = frozenset()) -> SyncResult:
+         stored: set[str] | None = None, concurrency: int = 1, fail_on: frozenset[str] = frozenset(),
+         max_delete_share: float = DEFAULT_MAX_DELETE_SHARE, allow_mass_delete: bool = False) -> SyncResult:
     """Bring the database and the store in line with `book`. Flushes; the caller commits.
 
     `stored`: the keys a listing found (None: trust the rows). After the commit, delete `result.stale_keys`.
     `fail_on` ("moved", "removed"): when the book would move or remove a lesson URL, write nothing and list it
-    in `failed_on`.
+    in `failed_on`. Nothing is written either when a value would not fit the database (ContentError), or when
+    more than `max_delete_share` of the written lessons would stop being written, unless `allow_mass_delete`
+    (MassDeleteError).
     """
     lessons = book.all_lessons()
     written = [lesson for lesson in lessons if lesson.status == "written"]
@@ -118,12 +123,15 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     }
     old_keys = {r.bucket_path for r in rows.values() if r.bucket_path}
     renamed = match_rows(rows, lessons)  # identity follows the editor's intent (see pipeline/identity.py)
+    if not allow_mass_delete:
+        _refuse_mass_delete(book, rows, written, max_delete_share)
 
     objects: dict[str, _Object] = {}
     for lesson in written:
         body = store.stored_form(lesson.body)  # what a read returns (an MCP server strips whitespace)
         digest = content_hash(body)
         objects[lesson.slug] = _Object(body, digest, _key(book, lesson, parts_by_number, chapters_by_number, digest))
+    _refuse_unstorable(book, {slug: obj.key for slug, obj in objects.items()})
     uploads: list[tuple[Lesson, _Object]] = []
     for lesson in written:
         obj, row = objects[lesson.slug], rows.get(lesson.slug)
@@ -173,6 +181,35 @@ def sync(session: Session, store: ObjectStore, book: Book, *, dry_run: bool = Fa
     result.uploaded = len(uploads)
     result.stale_keys = sorted(old_keys - {o.key for o in objects.values()})
     return result
+
+
+def _refuse_unstorable(book: Book, keys: dict[str, str]) -> None:
+    """Raise ContentError (file:line) for any value the database would refuse, before the first upload."""
+    from bookctl.pipeline.storable import storable_problems
+
+    problems = storable_problems(book, keys)
+    if problems:
+        raise ContentError(problems)
+
+
+def _refuse_mass_delete(book: Book, rows: dict[str, m.Lesson], written: list[Lesson], share: float) -> None:
+    """A missing docs/ folder or a wrong --book looks like "delete every lesson": refuse that by default.
+
+    Counted over written lessons, whether their row would be deleted, retired or turned back into a planned
+    lesson: each of those takes the lesson's body off the site. Learner data is never deleted either way.
+    """
+    before = [slug for slug, row in rows.items() if row.removed_at is None and row.status == "written"]
+    if not before:
+        return
+    still = {lesson.slug for lesson in written}
+    lost = [slug for slug in before if slug not in still]
+    if len(lost) > share * len(before):
+        raise MassDeleteError(
+            f"this sync would take {len(lost)} of the {len(before)} written lessons of {book.slug!r} off the site "
+            f"(more than {share:.0%}); is --book pointing at the right folder, with its docs/? "
+            "If this is intended, run it again with --allow-mass-delete",
+            detail={"lost": len(lost), "written": len(before), "examples": sorted(lost)[:5]},
+        )
 
 
 def _changes(rows: dict[str, m.Lesson], lessons: list[Lesson], gone: list[m.Lesson], uploading: set[str]) -> list[dict[str, Any]]:
@@ -377,8 +414,8 @@ def check_objects(store: ObjectStore, recorded: dict[str, str], present: set[str
 
 def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings: list[Problem] | None = None,
              on_upload: Progress | None = None, on_done: Callable[[SyncResult], None] | None = None,
-             verify: bool = False, fingerprint: str | None = None,
-             fail_on: frozenset[str] = frozenset()) -> SyncResult:
+             verify: bool = False, fingerprint: str | None = None, fail_on: frozenset[str] = frozenset(),
+             allow_mass_delete: bool = False) -> SyncResult:
     """The whole sync as one job: lock, check the store, sync in one transaction, commit, then delete stale
     objects and record the outcome (with the no-op receipt for `fingerprint`) in `sync_state`.
 
@@ -392,7 +429,8 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
     concurrency = getattr(runtime.settings, "storage_concurrency", 8)
     if dry_run:  # reads only; no lock, no writes, no listing
         with runtime.session() as session:
-            return sync(session, store, book, dry_run=True, warnings=warnings, fail_on=fail_on)
+            return sync(session, store, book, dry_run=True, warnings=warnings, fail_on=fail_on,
+                        max_delete_share=runtime.settings.max_delete_share, allow_mass_delete=allow_mass_delete)
     with exclusive(runtime.engine, "sync", runtime.settings.lock_timeout):
         store.ping()  # a missing bucket, denied access or an unreachable server: one line, nothing written
         store_id = store_identity(runtime.settings.storage_url)
@@ -411,7 +449,8 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
             stored -= check_objects(store, recorded, stored, concurrency)
         with runtime.session() as session:
             result = sync(session, store, book, warnings=warnings, on_upload=on_upload, stored=stored,
-                          concurrency=concurrency, fail_on=fail_on)
+                          concurrency=concurrency, fail_on=fail_on, max_delete_share=runtime.settings.max_delete_share,
+                          allow_mass_delete=allow_mass_delete)
         if result.failed_on:
             return result  # refused before any write (`dirty` stays set: the next run lists the store)
         # committed: every row now points at its new object; what they pointed at before can go

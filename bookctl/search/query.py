@@ -68,6 +68,9 @@ class SearchResponse(msgspec.Struct):
         return msgspec.to_builtins(self)
 
 
+MAX_NUMBER = 2**31 - 1  # part/chapter numbers are 32-bit INTEGER columns
+
+
 def validate(query: Any, limit: Any = 10, filters: Any = None) -> SearchRequest:
     """Clear 4xx-worthy errors for empty, huge or malformed input."""
     if not isinstance(query, str):
@@ -92,7 +95,7 @@ def validate(query: Any, limit: Any = 10, filters: Any = None) -> SearchRequest:
             if key not in FILTER_KEYS:
                 raise ValidationError(f"unknown filter {key!r}; use {', '.join(FILTER_KEYS)}", detail={"field": "filters"})
             if key in ("part", "chapter"):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NUMBER:
                     raise ValidationError(f"filters.{key} must be a part/chapter number", detail={"field": f"filters.{key}"})
             elif key == "type":
                 if value not in LESSON_TYPES:

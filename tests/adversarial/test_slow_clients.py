@@ -1,0 +1,104 @@
+"""`bookctl serve` against real slow clients on loopback: slow headers and slow bodies are cut at their
+deadlines, one address cannot hold more than its share of connections, and the server keeps answering.
+
+Small limits (1 s, 2 s, 10 connections) keep the test short; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import make_workspace
+from tests.live import bookctl_serve
+
+LIMITS = {"BOOKCTL_HEADER_TIMEOUT": "1", "BOOKCTL_BODY_TIMEOUT": "2", "BOOKCTL_MAX_CONNECTIONS_PER_IP": "10"}
+
+
+def _connect(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    return sock
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closed `sock` (EOF or reset), or None if still open after `seconds`."""
+    start = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - start < seconds:
+        try:
+            if sock.recv(4096) == b"":
+                return time.monotonic() - start
+        except socket.timeout:
+            continue
+        except OSError:
+            return time.monotonic() - start
+    return None
+
+
+def _open_now(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def test_slow_headers_slow_bodies_and_per_ip_cap(tmp_path: Path, fixture_book: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", fixture_book)
+    assert ws.run("sync").code == 0
+    with bookctl_serve(ws.subprocess_env() | LIMITS, ws.root) as base:
+        # 1. slow headers: a request line, then one header byte at a time (a byte every 0.3 s keeps it "active")
+        slow_head = _connect(base)
+        slow_head.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        start = time.monotonic()
+        closed = None
+        while time.monotonic() - start < 6 and closed is None:
+            try:
+                slow_head.sendall(b"X")
+            except OSError:
+                closed = time.monotonic() - start
+                break
+            closed = _closed_within(slow_head, 0.3)
+        assert closed is not None, "a client trickling its headers was never cut off"
+        slow_head.close()
+
+        # 2. slow body: full headers, then a body that never completes
+        slow_body = _connect(base)
+        slow_body.sendall(b"POST /api/user/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 100\r\n\r\n{")
+        waited = _closed_within(slow_body, 6)
+        assert waited is not None and 1.5 <= waited <= 6, waited  # the 2 s body deadline, not the 1 s head one
+        slow_body.close()
+
+        # 3. a connection that sends nothing is closed after the header deadline
+        silent = _connect(base)
+        assert _closed_within(silent, 4) is not None
+        silent.close()
+
+        # 4. per-IP cap: of 30 idle connections from 127.0.0.1, at most 10 stay open
+        held = [_connect(base) for _ in range(30)]
+        time.sleep(0.3)  # well inside the 1 s header deadline: only the cap closes connections this early
+        still_open = [s for s in held if _open_now(s)]
+        assert len(still_open) <= 10, len(still_open)
+        assert len(still_open) >= 5  # the cap, not a refusal of everyone
+        for s in held:
+            s.close()
+
+        # 5. the server still answers once the slow clients are gone
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server stopped answering"
+            time.sleep(0.2)
+        r = httpx.post(base + "/api/user/create", json={}, timeout=5)
+        assert r.status_code == 201, r.text
