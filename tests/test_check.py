@@ -126,7 +126,12 @@ def test_self_prerequisite_chapter(ws: Workspace) -> None:
 def test_unknown_lesson_prerequisite(ws: Workspace) -> None:
     edit(ws.book / CH1 / "02-lesson-embodiment-hypothesis.md", "sidebar_position: 2",
          "sidebar_position: 2\nprerequisites: [no-such-lesson]")
-    assert_one_error(ws, f"{CH1}/02-lesson-embodiment-hypothesis.md", 3, "'no-such-lesson' is not a lesson")
+    # Free-text prerequisites are common in real books (Docusaurus builds them): a warning at file:line, not an error.
+    code, data, text = check(ws)
+    assert code == 0 and not errors(data), data
+    [warning] = [p for p in data["problems"] if "'no-such-lesson' is not a lesson" in p["message"]]
+    assert (warning["severity"], warning["path"], warning["line"]) == ("warning", f"{CH1}/02-lesson-embodiment-hypothesis.md", 3)
+    assert "kept as text" in warning["message"]
 
 
 def test_cyclic_lesson_prerequisites(ws: Workspace) -> None:

@@ -81,7 +81,7 @@ def read_lesson(book_root: Path, file: Path, slug_prefix: str, route_base: str, 
         type=lesson_type,
         status="written",
         number=0,
-        route=doc_route(route_base, [*rel.parts[1:-1], rel.stem], front_slug),
+        route=doc_route(route_base, [*rel.parts[1:-1], rel.stem], front_slug, custom_id),
         source=rel,
         source_line=1,
         body=raw,  # the file exactly as written (front matter included), so the hash is of the file itself

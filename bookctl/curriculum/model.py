@@ -28,8 +28,10 @@ class Lesson:
     prerequisite_refs: list[str] = field(default_factory=list)  # as written in front matter
     prerequisites: list[str] = field(default_factory=list)  # resolved lesson slugs
     prerequisites_line: int = 1
+    prerequisite_notes: list[str] = field(default_factory=list)  # refs that name no lesson, kept as text
     part_number: int | None = None
     chapter_number: int | None = None
+    unlisted: bool = False  # front matter `unlisted: true`: served at its route, never recommended
 
 
 @dataclass
@@ -76,6 +78,8 @@ class Book:
     version: str | None = None
     parts: list[Part] = field(default_factory=list)
     pages: list[Lesson] = field(default_factory=list)  # book-level pages: intro, course overview
+    outline_source: str = "curriculum.md"  # or "docs tree" when the outline was read from the tree
+    mapping: list[str] = field(default_factory=list)  # how the tree became parts/chapters (tree books only)
 
     def all_chapters(self) -> list[Chapter]:
         return [c for p in self.parts for c in p.chapters]
