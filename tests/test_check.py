@@ -272,11 +272,13 @@ def test_non_utf8_outline(ws: Workspace) -> None:
     assert_one_error(ws, "curriculum.md", 1, "not valid UTF-8")
 
 
-def test_missing_curriculum(ws: Workspace) -> None:
+def test_missing_curriculum_reads_the_tree(ws: Workspace) -> None:
     (ws.book / "curriculum.md").unlink()
-    code, data, _ = check(ws)
-    assert code == 1
-    assert "no curriculum.md" in errors(data)[0]["message"]
+    code, data, text = check(ws)
+    assert code == 0, errors(data)
+    assert data["outline"] == "docs tree"
+    assert data["mapping"][0] == "Part 1: 01-Physical-AI-Foundations/ (Part 1: Physical AI Foundations)"
+    assert "Part 1: 01-Physical-AI-Foundations/" in text and "no curriculum.md" in text  # says where the outline came from
 
 
 def test_missing_book_dir(tmp_path: Path) -> None:
@@ -319,10 +321,10 @@ def test_every_problem_reported_at_once(ws: Workspace) -> None:
         (f"{CH1}/02-lesson-embodiment-hypothesis.md", "error"),
         (f"{CH1}/03-lesson-real-world-constraints.md", "error"),
         (f"{CH2}/01-lesson-robot-sensors.md", "error"),
-        (f"{CH2}/02-lesson-actuators-motors.md", "error"),
+        (f"{CH2}/02-lesson-actuators-motors.md", "warning"),  # an unknown prerequisite is kept as text
         (f"{CH2}/05-extra.md", "warning"),
     } <= found
-    assert data["errors"] >= 7
+    assert data["errors"] >= 6
     assert sum(1 for p in errors(data) if p["path"] == "curriculum.md") == 3
     for line in text.splitlines()[:-1]:
         assert LOCATED.match(line) or line.startswith("docs/"), line
