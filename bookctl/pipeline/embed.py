@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bookctl.db import models as m
 from bookctl.llm.embedders import Embedder, plan_batches
 from bookctl.pipeline.chunk import CHUNKER_VERSION, Chunk, Chunker
+from bookctl.pipeline.mdx import PREPROCESS_VERSION
 from bookctl.search.index import ensure_vector_index, from_blob, to_blob, to_db
 
 if TYPE_CHECKING:
@@ -52,7 +53,9 @@ class EmbedResult:
 
 def source_marker(content_hash: str | None, chunk_tokens: int) -> str:
     """What a chunk was cut from: the lesson body's hash (192 bits of it), chunker version and bound (<= 64 chars)."""
-    return f"{(content_hash or '')[:48]}:{CHUNKER_VERSION}:{chunk_tokens}"
+    # The MDX pre-processing version is in the marker, not in chunk hashes: lessons are re-chunked when it
+    # changes, while a chunk whose text did not change keeps its hash (and its cached vector).
+    return f"{(content_hash or '')[:48]}:{CHUNKER_VERSION}{PREPROCESS_VERSION}:{chunk_tokens}"
 
 
 def chunk_id(lesson_id: Any, chunk_hash: str, occurrence: int) -> str:
