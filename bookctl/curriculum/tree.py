@@ -216,14 +216,15 @@ def outline_from_tree(tree: Category) -> TreeOutline:
             chapter_number += 1
             if not title:
                 title = part.title if len(groups) == 1 else docs[0].label
+            own_files = folder == part.folder  # a run of the part's loose files: its folder is the part's own
             chapter = Chapter(number=chapter_number, local_number=len(part.chapters) + 1, title=title,
-                              folder=folder if folder != part.folder else ".", line=0, outline_path="docs")
+                              folder=item.name if own_files else folder, line=0, outline_path="docs")
             chapter.exists = True
             part.chapters.append(chapter)
             out.chapter_docs[chapter.number] = ([index] if index else []) + docs
             if index is not None:
                 out.chapter_index[chapter.number] = index
-            where = f"{part.folder}/{folder}/" if chapter.folder != "." else f"{part.folder}/ (its own files)"
+            where = f"{part.folder}/ (its own files)" if own_files else f"{part.folder}/{folder}/"
             out.mapping.append(f"  Chapter {chapter.number} ({part.number}.{chapter.local_number}): {where} "
                                f"({title}): {len(out.chapter_docs[chapter.number])} lessons")
     return out
