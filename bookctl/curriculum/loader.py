@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bookctl.curriculum.docs import lesson_slug, read_lesson
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
-from bookctl.curriculum.outline import OUTLINE_NAME, parse_outline
+from bookctl.curriculum.outline import OUTLINE_NAME, folder_problem, parse_outline
 from bookctl.curriculum.routes import number_prefix, slugify, strip_number_prefix
 from bookctl.curriculum.tree_loader import read_tree
 from bookctl.curriculum.validate import validate_book
@@ -92,6 +92,8 @@ def _read_docs(book: Book, route_base: str, problems: list[Problem]) -> None:
     part_folders = {p.folder: p for p in book.parts if p.folder}
     claimed: set[str] = set()
     for part in book.parts:
+        if part.folder and folder_problem(part.folder):
+            continue  # reported by the outline check; never read outside docs/
         folder = docs / part.folder if part.folder else None
         if folder is None or not folder.is_dir():
             _plan_missing_part(book, part, docs, part_folders, problems)
@@ -103,7 +105,9 @@ def _read_docs(book: Book, route_base: str, problems: list[Problem]) -> None:
     pages = _md_files(docs)
     for sub in _subfolders(docs):
         if sub.name not in claimed:
-            pages.extend(sorted(p for p in sub.rglob("*") if p.suffix in DOC_SUFFIXES and not p.name.startswith("_")))
+            # A nested part folder (`**Folder:** a/b`) claims only its own files: the rest of a/ stays book pages.
+            pages.extend(sorted(p for p in sub.rglob("*") if p.suffix in DOC_SUFFIXES and not p.name.startswith("_")
+                                and not any(p.relative_to(docs).as_posix().startswith(c + "/") for c in claimed)))
     for number, file in enumerate(pages, start=1):
         rel = file.relative_to(docs)
         prefix = "/".join(strip_number_prefix(p) for p in rel.parts[:-1])
@@ -139,6 +143,8 @@ def _read_part(book: Book, part: Part, folder: Path, route_base: str, problems: 
         problems.append(Problem((folder / name).relative_to(book.root).as_posix(), 0,
                                 f"folder is not a chapter of Part {part.number} in {OUTLINE}: its files are not published by bookctl", "warning"))
     for chapter in part.chapters:
+        if chapter.folder and folder_problem(chapter.folder):
+            continue  # reported by the outline check
         chapter_dir = folder / chapter.folder if chapter.folder else None
         if chapter_dir is None or not chapter_dir.is_dir():
             # Not written yet (planned) — editors write a part chapter by chapter, and git keeps no empty
@@ -161,6 +167,17 @@ def _read_chapter(book: Book, part: Part, chapter: Chapter, folder: Path, route_
     files = [read_lesson(book.root, f, prefix, route_base, problems) for f in _md_files(folder)]
     for lesson in files:
         lesson.number = number_prefix(lesson.source.stem) or 0
+    # Files in the chapter's sub-folders are lessons of the chapter too (Docusaurus publishes them), after its own.
+    nested = [f for sub in _subfolders(folder) for f in sorted(sub.rglob("*"))
+              if f.is_file() and f.suffix in DOC_SUFFIXES and not any(n.startswith(("_", ".")) for n in f.relative_to(folder).parts)]
+    for f in nested:
+        rel = f.relative_to(folder)
+        lesson = read_lesson(book.root, f, "/".join([prefix, *(strip_number_prefix(n).lower() for n in rel.parts[:-1])]), route_base, problems)
+        lesson.number = 1000 + len(files)  # after the chapter's own files, in path order
+        if lesson.type == "index":
+            lesson.type = "lesson"
+        problems.append(Problem(lesson.source.as_posix(), 1, f"in a sub-folder of Chapter {chapter.number}: published as a lesson of that chapter", "info"))
+        files.append(lesson)
     index_pages = [f for f in files if f.type == "index"]
     content = [f for f in files if f.type != "index"]
     by_number: dict[int, Lesson] = {}

@@ -46,6 +46,7 @@ class Chapter:
     prerequisite_refs: list[tuple[int, int]] = field(default_factory=list)  # (chapter number, line)
     prerequisites: list[int] = field(default_factory=list)  # resolved chapter numbers
     topics: list[tuple[str, int]] = field(default_factory=list)  # outline bullets with their lines
+    folder_line: int = 0  # the **Folder:** line in the outline
     lessons: list[Lesson] = field(default_factory=list)
     exists: bool = False
 
@@ -67,6 +68,7 @@ class Part:
     chapters: list[Chapter] = field(default_factory=list)
     pages: list[Lesson] = field(default_factory=list)  # part index and summary
     exists: bool = False
+    folder_line: int = 0  # the **Folder:** line in the outline
 
 
 @dataclass
