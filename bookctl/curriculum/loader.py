@@ -10,6 +10,7 @@ from bookctl.curriculum.docs import lesson_slug, read_lesson
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
 from bookctl.curriculum.outline import OUTLINE_NAME, folder_problem, parse_outline
 from bookctl.curriculum.routes import number_prefix, slugify, strip_number_prefix
+from bookctl.curriculum.tree import folder_docs
 from bookctl.curriculum.tree_loader import read_tree
 from bookctl.curriculum.validate import validate_book
 from bookctl.errors import ContentError, Problem
@@ -131,20 +132,29 @@ def _plan_missing_part(book: Book, part: Part, docs: Path, part_folders: dict, p
 
 def _read_part(book: Book, part: Part, folder: Path, route_base: str, problems: list[Problem]) -> None:
     part_prefix = strip_number_prefix(part.folder).lower()
+    own = next((c for c in part.chapters if c.folder == "."), None)  # `**Folder:** .`: the part's own files
+    page, loose = folder_docs(book.root, folder, [], nested=False)
+    own_files = [book.root / p for p in loose] if own is not None else []
     for file in _md_files(folder):
+        if file in own_files:
+            continue
         lesson = read_lesson(book.root, file, part_prefix, route_base, problems)
         lesson.part_number = part.number
         lesson.number = number_prefix(file.stem) or 0
         lesson.layer = lesson.layer or part.layer
         part.pages.append(lesson)
-    chapter_folders = {c.folder: c for c in part.chapters if c.folder}
+    chapter_folders = {c.folder: c for c in part.chapters if c.folder and c.folder != "."}
     unclaimed = [p.name for p in _subfolders(folder) if p.name not in chapter_folders]
     for name in unclaimed:
         problems.append(Problem((folder / name).relative_to(book.root).as_posix(), 0,
                                 f"folder is not a chapter of Part {part.number} in {OUTLINE}: its files are not published by bookctl", "warning"))
     for chapter in part.chapters:
-        if chapter.folder and folder_problem(chapter.folder):
+        if chapter.folder and chapter.folder != "." and folder_problem(chapter.folder):
             continue  # reported by the outline check
+        if chapter is own:
+            chapter.exists = True
+            _read_chapter(book, part, chapter, folder, route_base, problems, own_files)
+            continue
         chapter_dir = folder / chapter.folder if chapter.folder else None
         if chapter_dir is None or not chapter_dir.is_dir():
             # Not written yet (planned) — editors write a part chapter by chapter, and git keeps no empty
@@ -162,21 +172,24 @@ def _read_part(book: Book, part: Part, folder: Path, route_base: str, problems: 
         _read_chapter(book, part, chapter, chapter_dir, route_base, problems)
 
 
-def _read_chapter(book: Book, part: Part, chapter: Chapter, folder: Path, route_base: str, problems: list[Problem]) -> None:
-    prefix = strip_number_prefix(chapter.folder).lower()
-    files = [read_lesson(book.root, f, prefix, route_base, problems) for f in _md_files(folder)]
-    for lesson in files:
-        lesson.number = number_prefix(lesson.source.stem) or 0
-    # Files in the chapter's sub-folders are lessons of the chapter too (Docusaurus publishes them), after its own.
-    nested = [f for sub in _subfolders(folder) for f in sorted(sub.rglob("*"))
-              if f.is_file() and f.suffix in DOC_SUFFIXES and not any(n.startswith(("_", ".")) for n in f.relative_to(folder).parts)]
-    for f in nested:
+def _read_chapter(book: Book, part: Part, chapter: Chapter, folder: Path, route_base: str, problems: list[Problem],
+                  own_files: list[Path] | None = None) -> None:
+    if own_files is not None:  # the part's own files (`**Folder:** .`), in sidebar order
+        prefix, page, paths = strip_number_prefix(part.folder).lower(), None, own_files
+    else:
+        # Sidebar order (sidebar_position, number prefixes, _category_ files), sub-folders included: Docusaurus
+        # publishes every file under the chapter's folder, so none is dropped.
+        prefix = strip_number_prefix(chapter.folder).lower()
+        index, rest = folder_docs(book.root, folder, problems)
+        page, paths = (book.root / index if index else None), [book.root / p for p in rest]
+    files = []
+    for f in ([page] if page else []) + paths:
         rel = f.relative_to(folder)
-        lesson = read_lesson(book.root, f, "/".join([prefix, *(strip_number_prefix(n).lower() for n in rel.parts[:-1])]), route_base, problems)
-        lesson.number = 1000 + len(files)  # after the chapter's own files, in path order
-        if lesson.type == "index":
-            lesson.type = "lesson"
-        problems.append(Problem(lesson.source.as_posix(), 1, f"in a sub-folder of Chapter {chapter.number}: published as a lesson of that chapter", "info"))
+        sub_prefix = "/".join([prefix, *(strip_number_prefix(n).lower() for n in rel.parts[:-1])])
+        lesson = read_lesson(book.root, f, sub_prefix, route_base, problems)
+        lesson.number = number_prefix(f.stem) or 0
+        if f is not page and lesson.type == "index":
+            lesson.type = "lesson"  # an index.md deeper in the chapter is one of its lessons
         files.append(lesson)
     index_pages = [f for f in files if f.type == "index"]
     content = [f for f in files if f.type != "index"]
@@ -200,7 +213,7 @@ def _read_chapter(book: Book, part: Part, chapter: Chapter, folder: Path, route_
     for lesson in content:
         if id(lesson) not in matched_ids and chapter.topics:
             problems.append(Problem(lesson.source.as_posix(), 1, f"not listed in Chapter {chapter.number}'s outline in {OUTLINE}; published as an extra lesson", "warning"))
-    chapter.lessons = sorted(index_pages, key=lambda l: l.slug) + sorted(content, key=lambda l: (l.number, l.slug))
+    chapter.lessons = index_pages + content  # sidebar order
     for position, topic, lineno in planned_numbers:
         chapter.lessons.append(_planned(chapter, part, topic, lineno, position))
     for lesson in chapter.lessons:

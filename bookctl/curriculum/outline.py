@@ -242,7 +242,7 @@ def _check_structure(parts: list[Part], path: str, problems: list[Problem]) -> N
             seen_chapters.setdefault(chapter.number, chapter)
             if not chapter.folder:
                 problems.append(Problem(path, chapter.line, f"Chapter {chapter.number} has no **Folder:** line: name its folder under the part's folder"))
-            elif reason := folder_problem(chapter.folder):
+            elif chapter.folder != "." and (reason := folder_problem(chapter.folder)):  # '.': the part's own files
                 problems.append(Problem(path, chapter.folder_line or chapter.line, f"Chapter {chapter.number}: {reason} (under the part's folder)"))
             else:
                 key = f"{part.folder}/{chapter.folder}"

@@ -232,3 +232,15 @@ def outline_from_tree(tree: Category) -> TreeOutline:
 
 def _flat(item: Doc | Category) -> list[Doc]:
     return item.docs() if isinstance(item, Category) else [item]
+
+
+def folder_docs(book_root: Path, folder: Path, problems: list[Problem], *, nested: bool = True) -> tuple[Path | None, list[Path]]:
+    """(the folder's category page, its other docs in sidebar order), paths relative to the book root.
+
+    With `nested`, docs of sub-folders are included where their category sits in the sidebar (flattened);
+    without, only the folder's own files. Used by the curriculum.md reader so both outlines order alike.
+    """
+    category = _scan(book_root, folder, problems)
+    items = category.items if nested else [i for i in category.items if isinstance(i, Doc)]
+    docs = [d for item in items for d in _flat(item)]
+    return (category.index.path if category.index else None), [d.path for d in docs]
