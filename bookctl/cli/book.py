@@ -13,6 +13,22 @@ def register(app: typer.Typer) -> None:
     app.command()(check)
     app.command()(sync)
     app.command()(status)
+    app.command()(init)
+
+
+def init(
+    book: BookOpt = None,
+    as_json: JsonOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing curriculum.md.")] = False,
+) -> None:
+    """Write a curriculum.md from the docs/ tree (same order and titles) for you to enrich."""
+    from bookctl.pipeline.init import init as run_init
+
+    s = settings(book)
+    result = run_init(s.book_dir, s.route_base, s.book_slug or None, force)
+    emit(result, as_json, lambda d: console().print(
+        f"wrote {d['path']}: {d['parts']} parts, {d['chapters']} chapters, {d['lessons']} lessons; "
+        "fill in the commented **Layer:**, **Tier:** and **Prerequisites:** lines, then run `bookctl check`", markup=False))
 
 
 def check(book: BookOpt = None, as_json: JsonOpt = False) -> None:
