@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bookctl.cli.common import BookOpt, JsonOpt, console, emit, progress_bar, settings
+from bookctl.cli.common import BookOpt, JsonOpt, console, emit, progress_bar, require_book, settings
 
 
 def register(app: typer.Typer) -> None:
@@ -111,6 +111,7 @@ def status(book: BookOpt = None, as_json: JsonOpt = False) -> None:
     from bookctl.runtime import Runtime
 
     s = settings(book)
+    require_book(s)
     runtime = Runtime.open(s)
     try:
         result = run_status(runtime, s.book_dir, s.route_base, s.book_slug or None)

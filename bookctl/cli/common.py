@@ -25,6 +25,16 @@ def settings(book: Path | None = None) -> Settings:
     return load_settings().with_book(book)
 
 
+def require_book(s: Settings) -> None:
+    """Refuse (exit 2) before any database is created or migrated when --book names no book."""
+    from bookctl.errors import UsageError
+
+    root = s.book_dir
+    if not root.is_dir() or not ((root / "curriculum.md").is_file() or (root / "docs").is_dir()):
+        raise UsageError(f"no book at {root}: point --book (or BOOKCTL_BOOK) at a folder with docs/ (and optionally "
+                         "curriculum.md)")
+
+
 def emit(data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, default=str, sort_keys=True) + "\n")

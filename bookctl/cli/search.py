@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bookctl.cli.common import BookOpt, JsonOpt, console, emit, progress_bar, settings
+from bookctl.cli.common import BookOpt, JsonOpt, console, emit, progress_bar, require_book, settings
 
 
 def register(app: typer.Typer) -> None:
@@ -76,10 +76,12 @@ def search(
 ) -> None:
     """Search the book: the same hybrid search POST /api/search serves."""
     from bookctl.llm.embedders import make_embedder
+    from bookctl.pipeline.embed import embed_coverage_warning
     from bookctl.runtime import Runtime
     from bookctl.search.query import search as run_search, validate
 
     s = settings(book)
+    require_book(s)
     request = validate(query, limit, {"part": part, "chapter": chapter, "layer": layer, "type": lesson_type})
     embedder = make_embedder(s)
     slug = book_slug(s)
@@ -87,9 +89,16 @@ def search(
     try:
         with runtime.session() as session:
             response = run_search(session, request, embedder, book_slug=slug)
+            partial = embed_coverage_warning(session, slug)
     finally:
         runtime.close()
-    emit(response.as_dict(), as_json, _render_search)
+    data = response.as_dict()
+    if partial:
+        data["warning"] = partial
+        import sys
+
+        sys.stderr.write(f"bookctl: warning: {partial}\n")
+    emit(data, as_json, _render_search)
 
 
 def _render_search(data: dict[str, Any]) -> None:

@@ -251,6 +251,19 @@ def stage_report(session: Session, book_row: m.Book) -> dict[str, int]:
             "lessons stale": len(lessons_stale)}
 
 
+def embed_coverage_warning(session: Session, book_slug: str) -> str | None:
+    """A warning when search answers from a partly embedded index (lessons never embedded, or edited since)."""
+    book = session.scalar(select(m.Book).where(m.Book.slug == book_slug))
+    if book is None:
+        return None
+    report = stage_report(session, book)
+    missing, stale = report["lessons not embedded"], report["lessons stale"]
+    if not missing and not stale:
+        return None
+    return (f"the search index is only partly embedded ({missing} lesson(s) not embedded, {stale} changed since): "
+            "results may miss them; run `bookctl embed`")
+
+
 def prune_cache(runtime: "Runtime") -> int:
     """Delete cached vectors that no chunk of any book uses any more (text edited away, or cut by an older
     chunker version); returns how many. The cache is shared by every book in the database, so a vector is kept
