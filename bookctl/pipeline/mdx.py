@@ -7,8 +7,8 @@ title and body); fenced code blocks and inline code are left exactly as written,
 Python example is code, not ESM. Lines are kept (a removed line becomes empty) so the block structure the
 chunker sees (headings, paragraphs, fences) is unchanged.
 
-`mdx_constructs` lists the constructs of a body (JSX tags, admonition fence lines), in order, for the
-personalization guard: a variant must keep every one of them verbatim, as it keeps code blocks.
+`mdx_constructs` lists the constructs of a body (ESM lines, JSX tags, admonition fences with their kind), in
+order, for the personalization guard: a variant must keep every one of them verbatim, as it keeps code blocks.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def search_text(body: str) -> str:
 
 
 def mdx_constructs(body: str) -> list[str]:
-    """Every JSX tag and admonition fence line outside code, in order (what a variant must keep verbatim)."""
+    """Every ESM line, JSX tag and admonition fence (`:::tip`, `:::`) outside code, in order: what a variant must
+    keep verbatim. (A one-line multi-line-ESM statement's continuation lines are not listed; its first line is.)"""
     found: list[str] = []
     fence: str | None = None
     for line in body.split("\n"):
@@ -84,8 +85,12 @@ def mdx_constructs(body: str) -> list[str]:
         if m := _FENCE.match(line):
             fence = m.group(1)
             continue
-        if _ADMONITION.match(line):
-            found.append(line.strip())
+        if _ESM.match(line):
+            found.append(line.rstrip())
+            continue
+        if m := _ADMONITION.match(line):
+            # The fence and its kind must stay (`:::tip`); its title is prose and may be adapted or translated.
+            found.append(":::" + (m["kind"] or "") if m["kind"] else ":::")
             continue
         _outside_code(line, lambda s: found.extend(t.group(0) for t in _TAG.finditer(s)) or s)
     return found

@@ -59,6 +59,6 @@ def test_plain_markdown_is_untouched() -> None:
 
 def test_mdx_constructs_lists_what_a_variant_must_keep() -> None:
     found = mdx_constructs(LESSON.split("---\n", 2)[2])
-    assert found[:3] == [":::tip[Remember this]", "<b>", "</b>"]
+    assert found[:5] == ["import Tabs from '@theme/Tabs';", "import TabItem from '@theme/TabItem';", ":::tip", "<b>", "</b>"]
     assert "<TabItem value=\"py\">" in found and "</Tabs>" in found
     assert "<NotJSX/>" not in found  # inside a code fence
