@@ -45,7 +45,7 @@ def embed(
     slug = book_slug(s)
     runtime = Runtime.open(s)
     try:
-        with progress_bar("embedding", enabled=not as_json) as on_progress:
+        with progress_bar("embedding", enabled=not as_json, unit="lessons") as on_progress:
             result = embed_book(runtime, slug, embedder, full=full, dry_run=dry_run, chunk_tokens=s.chunk_tokens,
                                 on_progress=on_progress)
     finally:

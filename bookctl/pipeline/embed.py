@@ -28,7 +28,7 @@ from bookctl.search.index import ensure_vector_index, from_blob, to_blob, to_db
 if TYPE_CHECKING:
     from bookctl.runtime import Runtime
 
-Progress = Callable[[int, int], None]
+Progress = Callable[..., None]  # (lessons done, lessons to do, chunks=chunks so far)
 
 
 @dataclass
@@ -130,14 +130,14 @@ def _run(runtime: "Runtime", book_slug: str, embedder: Embedder, full: bool, dry
             done += len(group)
             group, pending = [], 0
             if on_progress:
-                on_progress(done, len(todo))
+                on_progress(done, len(todo), chunks=result.chunks)
             if after_group:
                 after_group(done)
     if group:
         _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
         done += len(group)
         if on_progress:
-            on_progress(done, len(todo))
+            on_progress(done, len(todo), chunks=result.chunks)
     if not dry_run:
         result.requests = getattr(getattr(embedder, "stats", None), "requests", 0) - requests_before
     return result
