@@ -130,3 +130,18 @@ def test_sidebar_order_follows_positions() -> None:
     assert motion == ["chapter-9-kinematics-dynamics", "chapter-10-balance-locomotion", "chapter-11-manipulation-grasping"]
     book, _ = load_book(SITES["alihaidernoorani__Physical-AI-Humanoid-Robotics-Book"])
     assert [p.folder for p in book.parts] == ["ros2-nervous-system", "digital-twin", "ai-robot-brain", "vla"]  # _category_ positions
+
+
+def test_no_op_sync_of_a_tree_book_is_answered_from_its_receipt(tmp_path: Path) -> None:
+    book = tmp_path / "site"
+    shutil.copytree(SITES["Ahmed-Ali-313__Hackathon-I-Physical-AI-Humanoid-Robotics-Textbook"], book)
+    ws = make_workspace(tmp_path / "ws", book)
+    assert ws.run("sync", "--json").code == 0
+    from bookctl.config import load_settings
+    from bookctl.pipeline import receipt
+
+    settings = load_settings({**ws.env})
+    assert receipt.try_noop(settings) is not None  # a tree book (no curriculum.md) gets the fast path too
+    category = book / "docs" / "hardware" / "_category_.json"
+    category.write_text(category.read_text().replace('"position": 5', '"position": 0'))
+    assert receipt.try_noop(settings) is None  # a _category_.json edit is an input: it may move parts
