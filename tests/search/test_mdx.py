@@ -62,3 +62,12 @@ def test_mdx_constructs_lists_what_a_variant_must_keep() -> None:
     assert found[:5] == ["import Tabs from '@theme/Tabs';", "import TabItem from '@theme/TabItem';", ":::tip", "<b>", "</b>"]
     assert "<TabItem value=\"py\">" in found and "</Tabs>" in found
     assert "<NotJSX/>" not in found  # inside a code fence
+
+
+def test_multi_line_jsx_with_nested_expressions_is_removed() -> None:
+    body = ('Intro prose.\n\n<InstallationStep\n  stepNumber={1}\n  title="Download"\n  code={`\nrun --x > out\n`}\n'
+            '  entries={[{id: "a", fix: {cmd: "ls"}}]}\n/>\n\nAfter the step, a < b and <https://ros.org> stay.\n')
+    text = search_text(body)
+    assert "InstallationStep" not in text and "stepNumber" not in text and "run --x" not in text
+    assert "Intro prose." in text and "After the step, a < b and <https://ros.org> stay." in text
+    assert text.count("\n") == body.count("\n")
