@@ -15,11 +15,20 @@ def test_short_help(workspace) -> None:
 
 
 def test_install_completion(workspace, tmp_path: Path) -> None:
+    """Typer detects the shell from the parent process: run it from bash, as a user would."""
+    import shlex
+    import subprocess
+
+    from tests.conftest import bookctl_executable
+
     home = tmp_path / "home"
     home.mkdir()
-    result = workspace.run("--install-completion", "bash", HOME=str(home))
-    assert result.code == 0, result.stderr
+    command = " ".join(shlex.quote(a) for a in [*bookctl_executable(), "--install-completion"]) + "; exit $?"
+    env = workspace.subprocess_env() | {"HOME": str(home), "SHELL": "/bin/bash"}
+    result = subprocess.run(["bash", "-c", command], env=env, cwd=workspace.root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "bookctl" in (home / ".bash_completions" / "bookctl.sh").read_text()
+    assert "bookctl.sh" in (home / ".bashrc").read_text()
 
 
 def test_json_usage_errors_are_json_on_stdout(workspace) -> None:
