@@ -1,7 +1,7 @@
 """docusaurus tree: lessons.unlisted (served, never recommended) and lessons.prerequisite_notes (free text)
 
-Revision ID: 0004_docusaurus_tree
-Revises: 0003
+Revision ID: 0005_docusaurus_tree
+Revises: 0004_variant_review
 Create Date: 2026-11-29
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0004_docusaurus_tree'
-down_revision = '0003'
+revision = '0005_docusaurus_tree'
+down_revision = '0004_variant_review'
 branch_labels = None
 depends_on = None
 
