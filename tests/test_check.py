@@ -126,7 +126,12 @@ def test_self_prerequisite_chapter(ws: Workspace) -> None:
 def test_unknown_lesson_prerequisite(ws: Workspace) -> None:
     edit(ws.book / CH1 / "02-lesson-embodiment-hypothesis.md", "sidebar_position: 2",
          "sidebar_position: 2\nprerequisites: [no-such-lesson]")
-    assert_one_error(ws, f"{CH1}/02-lesson-embodiment-hypothesis.md", 3, "'no-such-lesson' is not a lesson")
+    # Free-text prerequisites are common in real books (Docusaurus builds them): a warning at file:line, not an error.
+    code, data, text = check(ws)
+    assert code == 0 and not errors(data), data
+    [warning] = [p for p in data["problems"] if "'no-such-lesson' is not a lesson" in p["message"]]
+    assert (warning["severity"], warning["path"], warning["line"]) == ("warning", f"{CH1}/02-lesson-embodiment-hypothesis.md", 3)
+    assert "kept as text" in warning["message"]
 
 
 def test_cyclic_lesson_prerequisites(ws: Workspace) -> None:
@@ -228,7 +233,10 @@ def test_good_front_matter_values_accepted(ws: Workspace) -> None:
 @pytest.mark.parametrize(("old", "new", "line", "words"), [
     ("**Tier:** A2 (Beginner-Intermediate)", "**Tier:** Expert", 40, ("tier 'Expert'",)),
     ("**Layer:** L1 (Conceptual Foundations)", "**Layer:** Level one", 41, ("layer 'Level one'",)),
-    ("**Layer:** L1 (Conceptual Foundations)", "", 39, ("has no **Layer:** line",)),
+    ("**Folder:** `02-ROS2-Fundamentals/`", "**Folder:** `.`", 80, ("must name a folder inside docs/",)),
+    ("**Folder:** `02-ROS2-Fundamentals/`", "**Folder:** `../../outside/`", 80, ("must name a folder inside docs/",)),
+    ("**Folder:** `02-ROS2-Fundamentals/`", "**Folder:** `01-Physical-AI-Foundations/02-sensors-actuators-humanoid-body`", 80, ("overlaps another part's folder",)),
+    ("**Folder:** `04-ros2-architecture/`", "**Folder:** `../../../etc`", 83, ("must name a folder inside docs/",)),
     ("**Folder:** `01-Physical-AI-Foundations/`", "", 39, ("has no **Folder:** line",)),
     ("**Folder:** `01-what-is-physical-ai/`", "**Folder:** ``", 46, ("empty **Folder:** value",)),
     ("## Part 1 — Physical AI Foundations (Weeks 1-2)", "## Part 1 — (Weeks 1-2)", 39, ("Part 1 has no title",)),
@@ -269,11 +277,13 @@ def test_non_utf8_outline(ws: Workspace) -> None:
     assert_one_error(ws, "curriculum.md", line, "not valid UTF-8")
 
 
-def test_missing_curriculum(ws: Workspace) -> None:
+def test_missing_curriculum_reads_the_tree(ws: Workspace) -> None:
     (ws.book / "curriculum.md").unlink()
-    code, data, _ = check(ws)
-    assert code == 1
-    assert "no curriculum.md" in errors(data)[0]["message"]
+    code, data, text = check(ws)
+    assert code == 0, errors(data)
+    assert data["outline"] == "docs tree"
+    assert data["mapping"][0] == "Part 1: 01-Physical-AI-Foundations/ (Part 1: Physical AI Foundations)"
+    assert "Part 1: 01-Physical-AI-Foundations/" in text and "no curriculum.md" in text  # says where the outline came from
 
 
 def test_missing_book_dir(tmp_path: Path) -> None:
@@ -316,10 +326,10 @@ def test_every_problem_reported_at_once(ws: Workspace) -> None:
         (f"{CH1}/02-lesson-embodiment-hypothesis.md", "error"),
         (f"{CH1}/03-lesson-real-world-constraints.md", "error"),
         (f"{CH2}/01-lesson-robot-sensors.md", "error"),
-        (f"{CH2}/02-lesson-actuators-motors.md", "error"),
+        (f"{CH2}/02-lesson-actuators-motors.md", "warning"),  # an unknown prerequisite is kept as text
         (f"{CH2}/05-extra.md", "warning"),
     } <= found
-    assert data["errors"] >= 7
+    assert data["errors"] >= 6
     assert sum(1 for p in errors(data) if p["path"] == "curriculum.md") == 3
     for line in text.splitlines()[:-1]:
         assert LOCATED.match(line) or line.startswith("docs/"), line
@@ -429,3 +439,39 @@ def test_mutated_book_yields_problems_or_bookctl_errors_only(data, raw: bytes) -
             assert exc.problems and exc.exit_code == 1
         except BookctlError:  # pragma: no cover - any of our own errors is acceptable
             pass
+
+
+def test_part_without_layer_has_no_layer(ws: Workspace) -> None:
+    edit(ws.book / "curriculum.md", "**Layer:** L1 (Conceptual Foundations)", "")
+    code, data, _ = check(ws)
+    assert code == 0, errors(data)
+    book, _ = load_book(ws.book)
+    assert book.parts[0].layer is None
+    assert {l.layer for l in book.parts[0].chapters[0].lessons} == {None}  # the recommender's layer rule then skips them
+
+
+def test_chapters_numbered_within_each_part(ws: Workspace) -> None:
+    outline = ws.book / "curriculum.md"
+    for number, local in ((4, 1), (5, 2), (6, 3), (7, 4)):
+        edit(outline, f"### Chapter {number}:", f"### Chapter {local}:")
+    edit(outline, "**Folder:** `05-ros2-packages-with-python/`", "**Folder:** `05-ros2-packages-with-python/`\n**Prerequisites:** Chapter 1")
+    code, data, _ = check(ws)
+    assert code == 0, errors(data)
+    assert any("numbered within each part" in p["message"] for p in data["problems"])
+    book, _ = load_book(ws.book)
+    part2 = book.parts[1]
+    assert [(c.local_number, c.number) for c in part2.chapters] == [(1, 4), (2, 5), (3, 6), (4, 7)]
+    assert part2.chapters[1].prerequisites == [4]  # 'Chapter 1' of the same part, not Part 1's chapter 1
+    edit(outline, "### Chapter 2: Creating", "### Chapter 1: Creating")
+    code, data, _ = check(ws)
+    assert code == 1 and any("Part 2, Chapter 1 is declared twice" in p["message"] for p in errors(data))
+
+
+def test_files_in_a_chapter_subfolder_are_lessons(ws: Workspace) -> None:
+    sub = ws.book / CH1 / "extras"
+    sub.mkdir()
+    (sub / "deep-dive.md").write_text(lesson_file("Deep dive"))
+    book, problems = load_book(ws.book)
+    lesson = next(l for l in book.written_lessons() if l.source and l.source.name == "deep-dive.md")
+    assert lesson.chapter_number == 1 and lesson.route.endswith("/what-is-physical-ai/extras/deep-dive")
+    assert not [p for p in problems if p.severity == "error"]

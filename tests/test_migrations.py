@@ -53,7 +53,7 @@ def test_upgrade_downgrade_upgrade_via_cli(tmp_path: Path, fixture_book: Path, d
     autogenerate_check(db_url)
     assert ws.run("sync").code == 0  # the migrated schema is usable
 
-    down = ws.run("db", "downgrade", "base", "--json")
+    down = ws.run("db", "downgrade", "base", "--yes", "--json")
     assert down.code == 0 and down.json == {"revision": None}
     assert tables(db_url) == set()
 

@@ -19,13 +19,42 @@ def main(argv: list[str] | None = None) -> None:
             return
         from bookctl.cli.app import app  # Typer (and the pydantic it loads) only when a command needs it
 
-        app(args=args, prog_name="bookctl")
+        if "--json" in args:
+            _run_json(app, args)
+        else:
+            app(args=args, prog_name="bookctl")
     except BookctlError as exc:
         _report(exc, as_json=_wants_json(args), args=list(args))
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         sys.stderr.write("bookctl: interrupted\n")
         raise SystemExit(130) from None
+
+
+def _run_json(app, args: list[str]) -> None:
+    """With --json, a usage error is one JSON object on stdout (exit 2), like every other error, not a styled box."""
+    import typer
+
+    try:
+        code = app(args=args, prog_name="bookctl", standalone_mode=False)
+        if isinstance(code, int) and code:  # Click returns typer.Exit(code)'s code when not standalone
+            raise SystemExit(code)
+    except typer.Exit as exc:  # typer.Exit(code) from a command
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        sys.stderr.write("bookctl: aborted\n")
+        raise SystemExit(1) from None
+    except BookctlError:
+        raise
+    except Exception as exc:
+        # Click's own errors (bad option, missing argument, unknown command): Typer vendors Click and exports
+        # no class for them, so they are known by Click's public interface, format_message() and exit_code.
+        if not (callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int)):
+            raise
+        message = exc.format_message()
+        sys.stdout.write(json.dumps({"error": "usage_error", "message": message, "detail": {}}) + "\n")
+        sys.stderr.write(f"bookctl: {message}\n")
+        raise SystemExit(exc.exit_code) from None
 
 
 def _quick_noop_sync(args: list[str]) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(
-    name="bookctl", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="bookctl", no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Content pipeline and learner API for a personalized, interactive textbook.",
 )
 

@@ -58,6 +58,16 @@ def settings(book: Path | None = None) -> Settings:
     return load_settings().with_book(book)
 
 
+def require_book(s: Settings) -> None:
+    """Refuse (exit 2) before any database is created or migrated when --book names no book."""
+    from bookctl.errors import UsageError
+
+    root = s.book_dir
+    if not root.is_dir() or not ((root / "curriculum.md").is_file() or (root / "docs").is_dir()):
+        raise UsageError(f"no book at {root}: point --book (or BOOKCTL_BOOK) at a folder with docs/ (and optionally "
+                         "curriculum.md)")
+
+
 def emit(data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, default=str, sort_keys=True) + "\n")
@@ -79,18 +89,22 @@ def err_console():
 
 
 @contextmanager
-def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on a terminal; nothing at all in CI, pipes or --json."""
+def progress_bar(label: str, enabled: bool, unit: str = "") -> Iterator[Callable[..., None] | None]:
+    """A rich progress bar on a terminal; nothing at all in CI, pipes or --json.
+
+    `update(done, total, **counts)`: `done`/`total` in `unit` (with an ETA); keyword counts (e.g. chunks=412)
+    are shown beside it.
+    """
     if not enabled or not sys.stderr.isatty():
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console(), transient=True) as progress:
-        task = progress.add_task(label, total=None)
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TextColumn("{task.fields[counts]}"),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=err_console(), transient=True) as progress:
+        task = progress.add_task(label, total=None, counts="")
 
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def update(done: int, total: int, **counts: int) -> None:
+            progress.update(task, completed=done, total=total, counts=", ".join(f"{v} {k}" for k, v in counts.items()))
 
         yield update

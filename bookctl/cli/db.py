@@ -39,10 +39,21 @@ def upgrade(revision: Annotated[str, typer.Argument()] = "head", as_json: JsonOp
 
 
 @app.command()
-def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1.")], as_json: JsonOpt = False) -> None:
-    """Migrate the database down to REVISION ('base' removes every table)."""
+def downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1.")],
+    as_json: JsonOpt = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before 'base' drops every table.")] = False,
+) -> None:
+    """Migrate the database down to REVISION ('base' removes every table and its data: asks first, or --yes)."""
     from bookctl.db.migrate import downgrade as run_downgrade
+    from bookctl.errors import UsageError
 
+    if revision == "base" and not yes:
+        import sys
+
+        if as_json or not sys.stdin.isatty():  # CI and scripts cannot answer a prompt: they must say --yes
+            raise UsageError("'db downgrade base' drops every table and all their data: pass --yes to confirm")
+        typer.confirm("Downgrade to base drops every bookctl table and all their data. Continue?", abort=True)
     s, engine = _engine()
     try:
         with connect_errors_as_config(s.database_url):

@@ -35,8 +35,12 @@ def personalize(
     from bookctl.pipeline import personalize as pipe
     from bookctl.runtime import Runtime
 
-    if batch and dry_run and collect:
-        raise UsageError("--collect cannot be combined with --batch or --dry-run")
+    # Each forbidden pair on its own: --collect writes a finished batch, so neither submitting (--batch) nor
+    # planning (--dry-run) means anything with it.
+    if collect and batch:
+        raise UsageError("--collect cannot be combined with --batch: collect a finished batch, or submit a new one")
+    if collect and dry_run:
+        raise UsageError("--collect cannot be combined with --dry-run: collecting only writes what the batch returned")
     s = settings(book)
     limit = concurrency or s.personalize_concurrency
     patterns = [p for item in (lessons or []) for p in item.split(",") if p.strip()] or None
@@ -47,8 +51,9 @@ def personalize(
         service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=limit,
                                          route_base=s.route_base)
         if prune:
-            removed = pipe.prune(runtime, s.book_slug or None, service.prompt_version)
-            emit({"pruned": removed}, as_json, lambda d: console().print(f"pruned {d['pruned']} stale variants"))
+            removed = pipe.prune(runtime, s.book_slug or None, service.prompt_version, dry_run=dry_run)
+            emit({"pruned": 0 if dry_run else len(removed), "would_prune": len(removed) if dry_run else 0,
+                  "dry_run": dry_run, "variants": removed}, as_json, _render_prune)
             return
         if collect:
             result = pipe.collect_batch(runtime, _BatchView(service, openai_gen), collect, openai_gen.with_retries)
@@ -75,6 +80,15 @@ def personalize(
             raise typer.Exit(1)
     finally:
         runtime.close()
+
+
+def _render_prune(data: dict[str, Any]) -> None:
+    out = console()
+    verb = "would delete" if data["dry_run"] else "deleted"
+    for v in data["variants"]:
+        out.print(f"{verb} {v['lesson']} (profile {v['profile']}, prompt {v['prompt_version']}, {v['model']})", markup=False)
+    count = data["would_prune"] if data["dry_run"] else data["pruned"]
+    out.print(f"{'would prune' if data['dry_run'] else 'pruned'} {count} stale variants")
 
 
 class _BatchView:

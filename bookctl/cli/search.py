@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from bookctl.cli.common import BookOpt, FormatOpt, JsonOpt, console, emit, output_format, progress_bar, report, settings
+from bookctl.cli.common import (
+    BookOpt, FormatOpt, JsonOpt, console, emit, output_format, progress_bar, report, require_book, settings,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +50,7 @@ def embed(
     slug = book_slug(s)
     runtime = Runtime.open(s)
     try:
-        with progress_bar("embedding", enabled=out == "text") as on_progress:
+        with progress_bar("embedding", enabled=out == "text", unit="lessons") as on_progress:
             result = embed_book(runtime, slug, embedder, full=full, dry_run=dry_run, chunk_tokens=s.chunk_tokens,
                                 on_progress=on_progress)
     finally:
@@ -79,10 +81,12 @@ def search(
 ) -> None:
     """Search the book: the same hybrid search POST /api/search serves."""
     from bookctl.llm.embedders import make_embedder
+    from bookctl.pipeline.embed import embed_coverage_warning
     from bookctl.runtime import Runtime
     from bookctl.search.query import search as run_search, validate
 
     s = settings(book)
+    require_book(s)
     request = validate(query, limit, {"part": part, "chapter": chapter, "layer": layer, "type": lesson_type})
     embedder = make_embedder(s)
     slug = book_slug(s)
@@ -90,9 +94,16 @@ def search(
     try:
         with runtime.session() as session:
             response = run_search(session, request, embedder, book_slug=slug)
+            partial = embed_coverage_warning(session, slug)
     finally:
         runtime.close()
-    emit(response.as_dict(), as_json, _render_search)
+    data = response.as_dict()
+    if partial:
+        data["warning"] = partial
+        import sys
+
+        sys.stderr.write(f"bookctl: warning: {partial}\n")
+    emit(data, as_json, _render_search)
 
 
 def _render_search(data: dict[str, Any]) -> None:

@@ -38,6 +38,8 @@ class LessonEntry:
     chapter_id: uuid.UUID | None
     bucket_path: str | None
     prerequisite_ids: tuple[uuid.UUID, ...]
+    unlisted: bool = False  # front matter `unlisted: true`: served at its route, never recommended
+    prerequisite_notes: tuple[str, ...] = ()  # front-matter prerequisites that name no lesson, as written
 
     @property
     def id(self) -> uuid.UUID:
@@ -195,7 +197,7 @@ class ContentService:
                 has_content=row.status == "written" and bool(row.bucket_path), previous=prev, next=nxt,
             )
             entry = LessonEntry(lesson, summary, row.part_id, row.chapter_id if chapter else None, row.bucket_path,
-                                prereq_ids)
+                                prereq_ids, bool(row.unlisted), tuple(row.prerequisite_notes or ()))
             snap.lessons[row.id] = entry
             snap.by_slug[row.slug] = entry
             if row.route:

@@ -79,11 +79,11 @@ def read_lesson(book_root: Path, file: Path, slug_prefix: str, route_base: str, 
         bad("slug", "slug must be a non-empty string such as '/intro' or 'my-page'")
         front_slug = None
 
-    route = doc_route(route_base, [*rel.parts[1:-1], rel.stem], front_slug)
+    route = doc_route(route_base, [*rel.parts[1:-1], rel.stem], front_slug, custom_id)
     if not route_under(route_base, route):
         bad("slug", f"slug {front_slug!r} leads to {route}, outside the book's routes ({route_base or '/'}): "
                     "use a path such as 'my-page' or '/chapter/my-page'")
-        route = doc_route(route_base, [*rel.parts[1:-1], rel.stem], None)
+        route = doc_route(route_base, [*rel.parts[1:-1], rel.stem], None, custom_id)
     return Lesson(
         slug=lesson_slug(slug_prefix, custom_id.strip() if custom_id else strip_number_prefix(stem)),
         title=str(title).strip(),

@@ -28,8 +28,10 @@ class Lesson:
     prerequisite_refs: list[str] = field(default_factory=list)  # as written in front matter
     prerequisites: list[str] = field(default_factory=list)  # resolved lesson slugs
     prerequisites_line: int = 1
+    prerequisite_notes: list[str] = field(default_factory=list)  # refs that name no lesson, kept as text
     part_number: int | None = None
     chapter_number: int | None = None
+    unlisted: bool = False  # front matter `unlisted: true`: served at its route, never recommended
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Chapter:
     prerequisite_refs: list[tuple[int, int]] = field(default_factory=list)  # (chapter number, line)
     prerequisites: list[int] = field(default_factory=list)  # resolved chapter numbers
     topics: list[tuple[str, int]] = field(default_factory=list)  # outline bullets with their lines
+    folder_line: int = 0  # the **Folder:** line in the outline
     lessons: list[Lesson] = field(default_factory=list)
     exists: bool = False
 
@@ -65,6 +68,7 @@ class Part:
     chapters: list[Chapter] = field(default_factory=list)
     pages: list[Lesson] = field(default_factory=list)  # part index and summary
     exists: bool = False
+    folder_line: int = 0  # the **Folder:** line in the outline
 
 
 @dataclass
@@ -76,6 +80,8 @@ class Book:
     version: str | None = None
     parts: list[Part] = field(default_factory=list)
     pages: list[Lesson] = field(default_factory=list)  # book-level pages: intro, course overview
+    outline_source: str = "curriculum.md"  # or "docs tree" when the outline was read from the tree
+    mapping: list[str] = field(default_factory=list)  # how the tree became parts/chapters (tree books only)
 
     def all_chapters(self) -> list[Chapter]:
         return [c for p in self.parts for c in p.chapters]

@@ -114,7 +114,7 @@ def parse_outline(text: str, path: str) -> tuple[dict[str, str], list[Part], lis
                 folder = _unquote_folder(value)
                 if not folder:
                     problems.append(Problem(path, lineno, "empty **Folder:** value: name the folder under docs/"))
-                target.folder = folder
+                target.folder, target.folder_line = folder, lineno
             elif key == "lessons":
                 in_lessons_list = chapter is not None
                 if value and chapter is not None:  # inline list: **Lessons:** A; B
@@ -163,27 +163,75 @@ def parse_outline(text: str, path: str) -> tuple[dict[str, str], list[Part], lis
         problems.append(Problem(path, 1, "no book title: the outline should start with '# Title'"))
     if not parts:
         problems.append(Problem(path, 1, "no parts found: add sections like '## Part 1 — Title (Weeks 1-2)'"))
+    _number_per_part(parts, path, problems)
     _check_structure(parts, path, problems)
     book.setdefault("title", title)
     return book, parts, problems
+
+
+def folder_problem(folder: str) -> str | None:
+    """Why an outline **Folder:** value cannot be used (it must name a folder inside docs/), or None."""
+    segments = folder.replace("\\", "/").split("/")
+    if folder in ("", ".") or any(s in ("", ".", "..") for s in segments) or ":" in segments[0]:
+        return f"**Folder:** {folder!r} must name a folder inside docs/ (no '.', '..' or absolute paths)"
+    return None
+
+
+def _number_per_part(parts: list[Part], path: str, problems: list[Problem]) -> None:
+    """Accept chapters numbered within each part (Part 2 starts again at Chapter 1).
+
+    A chapter's identity is then (part, chapter): `local_number` keeps the number as written, `number`
+    becomes its position through the book (unique, as the database and the API need), and
+    `**Prerequisites:** Chapter N` names chapter N of the same part.
+    """
+    numbers = [c.number for p in parts for c in p.chapters]
+    if len(numbers) == len(set(numbers)):
+        return  # numbered through the book: nothing changes
+    for part in parts:
+        seen: dict[int, Chapter] = {}
+        for chapter in part.chapters:
+            if chapter.number in seen:
+                problems.append(Problem(path, chapter.line, f"Part {part.number}, Chapter {chapter.number} is declared twice "
+                                                            f"(first at line {seen[chapter.number].line})"))
+            seen.setdefault(chapter.number, chapter)
+    position = 0
+    for part in parts:
+        written = {c.number: c for c in reversed(part.chapters)}
+        for chapter in part.chapters:
+            position += 1
+            chapter.local_number = chapter.number
+            chapter.number = position
+        missing = 10**9  # a number no chapter has: reported as "does not exist" by _check_structure
+        for chapter in part.chapters:
+            chapter.prerequisite_refs = [((written[n].number if n in written else missing + n), line)
+                                         for n, line in chapter.prerequisite_refs]
+    problems.append(Problem(path, parts[0].line if parts else 1,
+                            "chapters are numbered within each part: a chapter is Part P, Chapter N, and "
+                            "'Chapter N' in **Prerequisites:** means chapter N of the same part", "info"))
 
 
 def _check_structure(parts: list[Part], path: str, problems: list[Problem]) -> None:
     seen_parts: dict[int, Part] = {}
     seen_chapters: dict[int, Chapter] = {}
     seen_folders: dict[str, int] = {}
+    part_folders: dict[str, int] = {}  # part folder -> its **Folder:** line
     for part in parts:
         if part.number in seen_parts:
             problems.append(Problem(path, part.line, f"Part {part.number} is declared twice (first at line {seen_parts[part.number].line})"))
         seen_parts.setdefault(part.number, part)
         if not part.folder:
             problems.append(Problem(path, part.line, f"Part {part.number} has no **Folder:** line: name its folder under docs/"))
+        elif reason := folder_problem(part.folder):
+            problems.append(Problem(path, part.folder_line or part.line, f"Part {part.number}: {reason}"))
+        elif overlap := next((f for f in part_folders if f.startswith(part.folder + "/") or part.folder.startswith(f + "/")), None):
+            problems.append(Problem(path, part.folder_line or part.line, f"Part {part.number}: folder {part.folder!r} overlaps "
+                                                                         f"another part's folder {overlap!r} (line {part_folders[overlap]}): parts need separate folders"))
         elif part.folder in seen_folders:
             problems.append(Problem(path, part.line, f"folder {part.folder!r} is used twice (also at line {seen_folders[part.folder]})"))
         else:
             seen_folders[part.folder] = part.line
-        if not part.layer:
-            problems.append(Problem(path, part.line, f"Part {part.number} has no **Layer:** line (e.g. 'L1' or 'L2-L3')"))
+            part_folders[part.folder] = part.folder_line or part.line
+        # No **Layer:** is fine: the part has no layer and recommendations skip the layer rule for it.
         if not part.chapters:
             problems.append(Problem(path, part.line, f"Part {part.number} has no chapters", "warning"))
         if part.week_start and part.week_end and part.week_end < part.week_start:
@@ -194,6 +242,8 @@ def _check_structure(parts: list[Part], path: str, problems: list[Problem]) -> N
             seen_chapters.setdefault(chapter.number, chapter)
             if not chapter.folder:
                 problems.append(Problem(path, chapter.line, f"Chapter {chapter.number} has no **Folder:** line: name its folder under the part's folder"))
+            elif chapter.folder != "." and (reason := folder_problem(chapter.folder)):  # '.': the part's own files
+                problems.append(Problem(path, chapter.folder_line or chapter.line, f"Chapter {chapter.number}: {reason} (under the part's folder)"))
             else:
                 key = f"{part.folder}/{chapter.folder}"
                 if key in seen_folders:

@@ -42,11 +42,16 @@ def _resolve_prerequisites(lessons: list[Lesson], problems: list[Problem]) -> No
     by_file = {l.source.with_suffix("").as_posix(): l for l in lessons if l.source}
     for lesson in lessons:
         resolved = []
+        lesson.prerequisite_notes = []
         for ref in lesson.prerequisite_refs:
             target = _lookup(ref, lesson, by_slug, by_route, by_file)
             path, _ = _where(lesson)
             if target is None:
-                problems.append(Problem(path, _ref_line(lesson), f"prerequisite {ref!r} is not a lesson of this book: use a lesson slug such as {_example(lessons)!r}"))
+                # Real books write prerequisites as free text ("Module 1: ROS 2 proficiency"): Docusaurus
+                # builds them fine, so they are kept as text (the recommender's reason) and only warned about.
+                lesson.prerequisite_notes.append(ref)
+                problems.append(Problem(path, _ref_line(lesson), f"prerequisite {ref!r} is not a lesson of this book, kept as text; "
+                                                                 f"to make it a rule, use a lesson slug such as {_example(lessons)!r}", "warning"))
             elif target is lesson:
                 problems.append(Problem(path, _ref_line(lesson), "a lesson cannot be its own prerequisite"))
             else:

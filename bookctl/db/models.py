@@ -111,6 +111,8 @@ class Lesson(TimestampMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     prerequisites: Mapped[list[str]] = mapped_column(JSONType, default=list)  # lesson ids (as strings)
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unlisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # served, never recommended
+    prerequisite_notes: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")  # free text
 
     def meta(self) -> dict[str, Any]:
         return {c.name: getattr(self, c.key) for c in self.__table__.columns}

@@ -81,7 +81,7 @@ class _BookFacts:
 def _facts(snap: Snapshot) -> _BookFacts:
     facts = snap.memo.get("recommendations")
     if facts is None:  # two threads may both build it: same result, last one wins
-        written = tuple(snap.written())
+        written = tuple(e for e in snap.written() if not e.unlisted)  # unlisted pages are never recommended
         written_ids = frozenset(e.id for e in written)
         facts = snap.memo["recommendations"] = _BookFacts(
             written=written, written_ids=written_ids,
@@ -157,6 +157,8 @@ def plan(snap: Snapshot, progress: dict[uuid.UUID, tuple[str, int, datetime | No
             return
         seen.add(e.id)
         lesson = e.lesson
+        if e.prerequisite_notes:  # free-text prerequisites from the front matter: the learner should know them
+            reason = f"{reason} It assumes: {'; '.join(e.prerequisite_notes)}."
         out.append(Recommendation(
             lesson_id=lesson.id, slug=lesson.slug, route=lesson.route, title=lesson.title, type=lesson.type,
             layer=lesson.layer, part_number=lesson.part_number, chapter_number=lesson.chapter_number,

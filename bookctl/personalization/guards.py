@@ -1,6 +1,8 @@
 """Checks a variant must pass before it is cached, plus the Markdown splitting they rely on.
 
 - every fenced code block of the original appears verbatim in the variant (as many times as in the original);
+- so does every MDX construct outside code: import/export lines, JSX tags (`<Tabs>`), admonition fences
+  (`:::tip` … `:::`), or the page no longer builds or renders as the editor wrote it (see pipeline/mdx.py);
 - no preamble ("Here is the adapted lesson:") and no wrapper fence around the whole answer;
 - output length within sane bounds of the original (not empty, not truncated, not runaway).
 """
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from bookctl.pipeline.mdx import mdx_constructs
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _PREAMBLE = re.compile(
@@ -92,6 +96,10 @@ def check_variant(original: str, variant: str, *, max_ratio: float = MAX_RATIO) 
             head = block.splitlines()[0] if block else ""
             raise GuardFailure("code_block", f"a code block of the original is missing or altered (starting {head!r}, "
                                              f"{len(block.splitlines())} lines); copy it exactly")
+    for construct in dict.fromkeys(mdx_constructs(original)):
+        if variant.count(construct) < original.count(construct):
+            raise GuardFailure("mdx", f"the MDX {construct!r} of the original is missing or altered; keep every MDX "
+                                      "component, import/export line and admonition fence exactly as written")
     n, m = len(original.strip()), len(text)
     if m < n * MIN_RATIO - SLACK_CHARS:
         raise GuardFailure("too_short", f"the answer has {m} characters against {n} in the original")

@@ -19,6 +19,8 @@ class CheckResult:
     written: int
     planned: int
     problems: list[Problem] = field(default_factory=list)
+    outline: str = "curriculum.md"  # or "docs tree"
+    mapping: list[str] = field(default_factory=list)  # how the tree became parts and chapters
 
     @property
     def errors(self) -> int:
@@ -34,6 +36,7 @@ class CheckResult:
             "written": self.written, "planned": self.planned, "errors": self.errors,
             "warnings": sum(1 for p in self.problems if p.severity == "warning"),
             "problems": [p.as_dict() for p in self.problems],
+            "outline": self.outline, "mapping": self.mapping,
         }
 
 
@@ -45,4 +48,4 @@ def check(book_dir: Path, route_base: str = "/docs", slug: str | None = None) ->
     lessons = book.all_lessons()
     written = sum(1 for lesson in lessons if lesson.status == "written")
     return CheckResult(book.slug, len(book.parts), len(book.all_chapters()), len(lessons), written,
-                       len(lessons) - written, problems)
+                       len(lessons) - written, problems, book.outline_source, book.mapping)

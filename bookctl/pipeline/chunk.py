@@ -2,7 +2,7 @@
 
 - Splits at headings; each chunk keeps its heading path (`Lesson › Section › Subsection`).
 - Never cuts inside a fenced code block unless that block alone exceeds the bound (then by lines).
-- Drops front matter. Measures length in tiktoken tokens (offline encodings, see bookctl.llm.tokens).
+- Drops front matter, and MDX syntax (`pipeline/mdx.py`; the body below is that search text). Measures length in tiktoken tokens (offline encodings, see bookctl.llm.tokens).
 - Every chunk's *embedded text* (heading path + passage) is within `max_tokens`; consecutive chunks of
   one section overlap by about `overlap` of the bound, at sentence/line granularity.
 - Nothing is lost: every chunk is a span `body[start:end]`, and the spans cover every non-blank character.
@@ -23,6 +23,7 @@ import numpy as np
 from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.llm.tokens import DEFAULT_ENCODING, get_encoding
 from bookctl.pipeline.chunk_blocks import Block as _Block, Heading, blocks as _blocks, headings
+from bookctl.pipeline.mdx import search_text
 from bookctl.pipeline.chunk_count import (ByteOffsets, body_tokens, count_pieces, in_background, starts_clean,
                                           tail_start, token_lengths, tokens_between)
 
@@ -100,7 +101,7 @@ class Chunker:
         return len(self.enc.encode_ordinary(text))
 
     def chunk(self, markdown: str, title: str = "") -> list[Chunk]:
-        body = strip_front_matter(markdown)
+        body = search_text(strip_front_matter(markdown))  # MDX syntax out, its prose kept (pipeline/mdx.py)
         # Two threads (see chunk_count): the markdown parse and the rest of the Python work on the worker,
         # the body's one tokenizer pass here (tiktoken releases the GIL); sizes are then read off the tokens.
         planned = in_background(self._plan, body, title)

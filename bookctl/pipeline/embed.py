@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from bookctl.db import models as m
 from bookctl.llm.embedders import Embedder, plan_batches
 from bookctl.pipeline.chunk import CHUNKER_VERSION, Chunk, Chunker
+from bookctl.pipeline.mdx import PREPROCESS_VERSION
 from bookctl.search.index import ensure_vector_index, from_blob, to_blob, to_db
 
 if TYPE_CHECKING:
     from bookctl.runtime import Runtime
 
-Progress = Callable[[int, int], None]
+Progress = Callable[..., None]  # (lessons done, lessons to do, chunks=chunks so far)
 
 
 @dataclass
@@ -52,7 +53,9 @@ class EmbedResult:
 
 def source_marker(content_hash: str | None, chunk_tokens: int) -> str:
     """What a chunk was cut from: the lesson body's hash (192 bits of it), chunker version and bound (<= 64 chars)."""
-    return f"{(content_hash or '')[:48]}:{CHUNKER_VERSION}:{chunk_tokens}"
+    # The MDX pre-processing version is in the marker, not in chunk hashes: lessons are re-chunked when it
+    # changes, while a chunk whose text did not change keeps its hash (and its cached vector).
+    return f"{(content_hash or '')[:48]}:{CHUNKER_VERSION}{PREPROCESS_VERSION}:{chunk_tokens}"
 
 
 def chunk_id(lesson_id: Any, chunk_hash: str, occurrence: int) -> str:
@@ -113,14 +116,14 @@ def _run(runtime: "Runtime", book_slug: str, embedder: Embedder, full: bool, dry
             done += len(group)
             group, pending = [], 0
             if on_progress:
-                on_progress(done, len(todo))
+                on_progress(done, len(todo), chunks=result.chunks)
             if after_group:
                 after_group(done)
     if group:
         _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
         done += len(group)
         if on_progress:
-            on_progress(done, len(todo))
+            on_progress(done, len(todo), chunks=result.chunks)
     if not dry_run:
         result.requests = getattr(getattr(embedder, "stats", None), "requests", 0) - requests_before
     return result
@@ -266,6 +269,19 @@ def stage_report(session: Session, book_row: m.Book) -> dict[str, int]:
             lessons_stale.add(lesson_id)
     return {"chunks": chunks, "stale chunks": stale, "lessons not embedded": len(not_embedded),
             "lessons stale": len(lessons_stale)}
+
+
+def embed_coverage_warning(session: Session, book_slug: str) -> str | None:
+    """A warning when search answers from a partly embedded index (lessons never embedded, or edited since)."""
+    book = session.scalar(select(m.Book).where(m.Book.slug == book_slug))
+    if book is None:
+        return None
+    report = stage_report(session, book)
+    missing, stale = report["lessons not embedded"], report["lessons stale"]
+    if not missing and not stale:
+        return None
+    return (f"the search index is only partly embedded ({missing} lesson(s) not embedded, {stale} changed since): "
+            "results may miss them; run `bookctl embed`")
 
 
 def prune_cache(runtime: "Runtime") -> int:

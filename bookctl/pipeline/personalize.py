@@ -428,22 +428,27 @@ def stage_report(session: Session, book: m.Book) -> dict[str, int]:
             "rejected": review.get("rejected", 0)}
 
 
-def prune(runtime: "Runtime", book_slug: str | None, prompt_version: str) -> int:
+def prune(runtime: "Runtime", book_slug: str | None, prompt_version: str, dry_run: bool = False) -> list[dict[str, Any]]:
     """Delete this book's variants that can never be served again: made from an older lesson body, for a removed
-    lesson, or with another prompt version. (Variants of other models are kept: switching back serves them.)"""
+    lesson, or with another prompt version. (Variants of other models are kept: switching back serves them.)
+    Returns what was (with `dry_run`, what would be) deleted; a dry run deletes nothing."""
     from sqlalchemy import delete, or_
 
     pc, lesson = m.PersonalizedContent, m.Lesson
     with runtime.session() as session:
         book = book_row(session, book_slug or _book_slug(runtime))
-        stale = (select(pc.id).join(lesson, lesson.id == pc.lesson_id)
+        stale = (select(pc.id, pc.lesson_slug, pc.profile_hash, pc.prompt_version, pc.model).join(lesson, lesson.id == pc.lesson_id)
                  .where(lesson.book_id == book.id,
                         or_(lesson.content_hash.is_(None), pc.content_hash != lesson.content_hash,
-                            lesson.removed_at.is_not(None), pc.prompt_version != prompt_version)))
-        ids = list(session.scalars(stale))
-        for start in range(0, len(ids), 500):
-            session.execute(delete(pc).where(pc.id.in_(ids[start:start + 500])))
-        return len(ids)
+                            lesson.removed_at.is_not(None), pc.prompt_version != prompt_version))
+                 .order_by(pc.lesson_slug, pc.profile_hash))
+        rows = session.execute(stale).all()
+        if not dry_run:
+            ids = [r.id for r in rows]
+            for start in range(0, len(ids), 500):
+                session.execute(delete(pc).where(pc.id.in_(ids[start:start + 500])))
+        return [{"lesson": r.lesson_slug, "profile": r.profile_hash[:12], "prompt_version": r.prompt_version,
+                 "model": r.model} for r in rows]
 
 
 # ------------------------------------------------------------------ what a sync would make stale (issue 16)

@@ -35,7 +35,9 @@ def fingerprint(settings: "Settings") -> str:
     """SHA-256 over every file of the book (paths and bytes) and the settings that shape the result."""
     root = Path(settings.book_dir)
     digest = hashlib.sha256(json.dumps([FORMAT, settings.route_base, settings.book_slug]).encode())
-    files = [root / "curriculum.md"]
+    # A Docusaurus book may have no curriculum.md (its outline is the tree): then there is nothing to hash for it,
+    # and adding one later changes the fingerprint all the same.
+    files = [root / "curriculum.md"] if (root / "curriculum.md").is_file() else []
     for dirpath, dirnames, names in os.walk(root / "docs"):
         dirnames.sort()
         files.extend(Path(dirpath, name) for name in sorted(names))

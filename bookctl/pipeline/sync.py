@@ -349,6 +349,7 @@ def _upsert_lessons(session: Session, book: Book, book_row: m.Book, part_rows: d
             "bucket_path": obj.key if obj else None,
             "sidebar_position": lesson.sidebar_position, "estimated_minutes": lesson.estimated_minutes,
             "tags": lesson.tags, "removed_at": None,
+            "unlisted": lesson.unlisted, "prerequisite_notes": lesson.prerequisite_notes,
         }
         row = rows.get(lesson.slug)
         if row is None:

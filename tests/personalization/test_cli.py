@@ -144,5 +144,19 @@ def test_status_reports_personalized_and_stale_variants(sqlite_env):
     assert env.ws.run("sync").code == 0
     report = env.ws.run("status", "--json").json["stages"]["personalization"]
     assert report == {"personalized": 0, "profiles": 0, "stale": 2, "unreviewed": 0, "approved": 0, "rejected": 0}
-    assert env.ws.run("personalize", "--prune", "--json").json == {"pruned": 2}
+    planned = env.ws.run("personalize", "--prune", "--dry-run", "--json").json
+    assert (planned["dry_run"], planned["pruned"], planned["would_prune"]) == (True, 0, 2)
+    assert {v["lesson"] for v in planned["variants"]} == {CHAPTER + "/lesson-embodiment-hypothesis"}
+    listed = env.ws.run("personalize", "--prune", "--dry-run")
+    assert listed.stdout.count("would delete " + CHAPTER + "/lesson-embodiment-hypothesis") == 2
+    assert env.ws.run("status", "--json").json["stages"]["personalization"]["stale"] == 2  # a dry run deletes nothing
+    pruned = env.ws.run("personalize", "--prune", "--json").json
+    assert (pruned["pruned"], len(pruned["variants"])) == (2, 2)
     assert env.ws.run("status", "--json").json["stages"]["personalization"]["stale"] == 0
+
+
+def test_collect_refuses_batch_and_dry_run_each_alone(env):
+    for flag in ("--batch", "--dry-run"):
+        refused = _run(env, "--collect", "batch_x", flag, "--json")
+        assert refused.code == 2 and refused.json["error"] == "usage_error" and flag in refused.json["message"]
+    assert env.llm.calls == []

@@ -125,3 +125,31 @@ def test_prompt_adapts_as_the_spec_requires():
     assert ORIGINAL in messages[1]["content"] and "EXACTLY" in messages[0]["content"] and PROMPT_VERSION
     corrected = build_messages(beginner, ORIGINAL, correction="code_block: missing", previous="bad")
     assert [m["role"] for m in corrected] == ["system", "user", "assistant", "user"]
+
+
+MDX_LESSON = """import Tabs from '@theme/Tabs';
+
+# Nodes
+
+:::tip Remember
+A node is one process.
+:::
+
+<Tabs groupId="lang">
+Nodes talk over topics and services, and every node has a name.
+</Tabs>
+"""
+
+
+def test_mdx_components_and_admonitions_must_survive() -> None:
+    from bookctl.personalization.guards import GuardFailure, check_variant
+
+    adapted = MDX_LESSON.replace("A node is one process.", "A node is one running program (a process).")
+    check_variant(MDX_LESSON, adapted)  # prose adapted, MDX kept: fine
+    check_variant(MDX_LESSON, adapted.replace(":::tip Remember", ":::tip Yaad rakhein"))  # a translated title is prose
+    for broken in (adapted.replace("import Tabs from '@theme/Tabs';\n", ""),
+                   adapted.replace('<Tabs groupId="lang">', "<Tabs>"),
+                   adapted.replace(":::tip Remember", "**Remember**").replace("\n:::\n", "\n")):
+        with pytest.raises(GuardFailure) as failure:
+            check_variant(MDX_LESSON, broken)
+        assert failure.value.rule == "mdx"

@@ -48,7 +48,11 @@ def main(argv: list[str]) -> int:
     from sqlalchemy import select
 
     repo = Path(__file__).resolve().parents[2]
+    from tests.realbooks import real_book_sites
+
     books = [repo.parent / "shared" / "fixtures" / "robotics-book", repo / "curriculum"]
+    if "--real-books" in argv:  # ~3,800 more chunks: hours of CPU on a busy 2-core machine, minutes on a free one
+        books += list(real_book_sites().values())
     hashes: list[str] = []
     vectors: list[np.ndarray] = []
     for book in books:
@@ -58,24 +62,34 @@ def main(argv: list[str]) -> int:
                           BOOKCTL_BOOK=str(root / "book"))
         from bookctl.cli import main as cli
 
+        from bookctl.config import load_settings
+        from bookctl.db import models as m
+        from bookctl.runtime import Runtime
+
         for args in (["sync", "--json"], ["embed", "--json"]):
             try:
                 cli(args)
             except SystemExit as exc:
                 if exc.code:
                     return int(exc.code)
-        from bookctl.config import load_settings
-        from bookctl.db import models as m
-        from bookctl.runtime import Runtime
+            if args[0] == "sync":  # vectors already in the file are reused: only new chunk texts hit the model
+                runtime = Runtime.open(load_settings())
+                with runtime.session() as session:
+                    seed(session)
+                runtime.close()
 
         runtime = Runtime.open(load_settings())
         with runtime.session() as session:
+            # Only the vectors of chunks the books have now: the file never keeps stale entries.
+            used = select(m.Chunk.chunk_hash).distinct()
             for h, blob in session.execute(select(m.EmbeddingCache.chunk_hash, m.EmbeddingCache.vector)
-                                           .where(m.EmbeddingCache.model == MODEL)):
+                                           .where(m.EmbeddingCache.model == MODEL, m.EmbeddingCache.chunk_hash.in_(used))):
                 hashes.append(h)
                 vectors.append(np.frombuffer(blob, dtype="<f4"))
         runtime.close()
         shutil.rmtree(root, ignore_errors=True)
+    unique = dict(zip(hashes, vectors))  # a chunk text shared by two books is stored once
+    hashes, vectors = list(unique), list(unique.values())
     DATA.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(DATA, hashes=np.array(hashes), vectors=np.stack(vectors).astype(np.float16))
     print(f"saved {len(hashes)} vectors to {DATA}")
