@@ -51,18 +51,19 @@ class LocalEmbedder:
     dim = 384
     max_tokens = 256  # the model window (longer texts are embedded by windows and averaged)
 
-    def __init__(self, batch_size: int = 16) -> None:
-        self.batch_size = batch_size
+    reports_progress = True  # embed(texts, on_progress=...) reports texts done after each forward batch
+
+    def __init__(self) -> None:
         self.stats = EmbedStats()
 
-    def embed(self, texts: Sequence[str]) -> list[Vector]:
+    def embed(self, texts: Sequence[str], on_progress: Callable[[int, int], None] | None = None) -> list[Vector]:
         from bookctl.llm.local_minilm import MiniLM
 
         if not texts:
             return []
         self.stats.requests += 1
         self.stats.inputs += len(texts)
-        return MiniLM.get().embed(list(texts), self.batch_size).tolist()
+        return MiniLM.get().embed(list(texts), on_progress=on_progress).tolist()
 
 
 def plan_batches(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> list[list[int]]:
