@@ -96,31 +96,32 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12)
 
 
 class ThreadChooser:
-    """Picks the BLAS thread count for the next batch by measured speed (seconds per padded token).
+    """Picks how to run the next batches by measured speed (seconds per padded token): a candidate is
+    (worker threads, BLAS threads per call).
 
-    Each candidate is tried on a real batch (batches are sorted by length, so neighbours are alike), then
-    the fastest is used. The candidates are tried again after `recheck` batches, because the load on a
+    Each candidate is tried on a few real batches (sorted by length, so neighbours are alike), then the
+    fastest is used. The candidates are tried again after `recheck` batches, because the load on a
     shared machine changes; each time the same count wins, the next check comes twice as late, so a
     probe that loses (an oversubscribed count can be 10x slower) costs little in the long run.
     """
 
-    def __init__(self, candidates: list[int], recheck: int = 16) -> None:
-        self.candidates = candidates or [1]
+    def __init__(self, candidates: list[tuple[int, int]], recheck: int = 16) -> None:
+        self.candidates = candidates or [(1, 1)]
         self.recheck = recheck
-        self.cost: dict[int, float] = {}
+        self.cost: dict[tuple[int, int], float] = {}
         self.since = 0
-        self.queue: list[int] = list(self.candidates) if len(self.candidates) > 1 else []
+        self.queue: list[tuple[int, int]] = list(self.candidates) if len(self.candidates) > 1 else []
         self.best = self.candidates[0]
         self._lock = threading.Lock()
 
-    def next(self) -> int:
+    def next(self) -> tuple[int, int]:
         with self._lock:
             return self.queue[0] if self.queue else self.best
 
-    def record(self, threads: int, seconds: float, tokens: int) -> None:
+    def record(self, config: tuple[int, int], seconds: float, tokens: int) -> None:
         with self._lock:
-            self.cost[threads] = seconds / max(tokens, 1)
-            if self.queue and self.queue[0] == threads:
+            self.cost[config] = seconds / max(tokens, 1)
+            if self.queue and self.queue[0] == config:
                 self.queue.pop(0)
                 if not self.queue:
                     best = min(self.candidates, key=lambda c: self.cost.get(c, float("inf")))
@@ -133,12 +134,15 @@ class ThreadChooser:
                 self.queue = [c for c in self.candidates if c != self.best] + [self.best]
 
 
-def default_candidates() -> list[int]:
+def default_candidates() -> list[tuple[int, int]]:
+    """(workers, BLAS threads) to measure: one thread; each core its own batch (no barrier inside a GEMM,
+    which is what collapses when a core is taken away); one batch split over the cores (BLAS's default)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return list(range(1, min(cores, 4) + 1))
+    cores = min(cores, 4)
+    return [(1, 1)] if cores == 1 else [(1, 1), (cores, 1), (1, cores)]
 
 
 class MiniLM:
@@ -147,7 +151,7 @@ class MiniLM:
     _instance: "MiniLM | None" = None
     _lock = threading.Lock()
 
-    def __init__(self, path: Path | None = None, threads: list[int] | None = None) -> None:
+    def __init__(self, path: Path | None = None, threads: list[tuple[int, int]] | None = None) -> None:
         from safetensors.numpy import load_file
         from threadpoolctl import ThreadpoolController
         from tokenizers import Tokenizer
@@ -183,7 +187,8 @@ class MiniLM:
         self.sep_id = self.tokenizer.token_to_id("[SEP]")
         self.blas = ThreadpoolController()
         self.chooser = ThreadChooser(threads if threads is not None else default_candidates())
-        self._forward_lock = threading.Lock()  # one forward at a time: they would only fight over the cores
+        self._embed_lock = threading.Lock()  # one embed at a time: its workers already use the cores
+        self._pool = None
 
     @classmethod
     def get(cls) -> "MiniLM":
@@ -239,6 +244,23 @@ class MiniLM:
         m = mask[..., None].astype(np.float32)
         return (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)  # mean pooling (not yet normalised)
 
+    def _forward_batch(self, chunk: list[tuple[int, list[int]]]) -> np.ndarray:
+        t = len(chunk[-1][1])  # sorted: the last is the longest
+        ids = np.zeros((len(chunk), t), dtype=np.int64)
+        mask = np.zeros((len(chunk), t), dtype=np.int64)
+        for r, (_, row) in enumerate(chunk):
+            ids[r, :len(row)] = row
+            mask[r, :len(row)] = 1
+        return self._forward(ids, mask)
+
+    def _workers(self, n: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        # numpy releases the GIL in its kernels, so threads run batches in parallel
+        if self._pool is None or self._pool[0] != (os.getpid(), n):
+            self._pool = ((os.getpid(), n), ThreadPoolExecutor(max_workers=n, thread_name_prefix="bookctl-minilm"))
+        return self._pool[1]
+
     def windows(self, texts: list[str]) -> list[tuple[int, list[int]]]:
         """(text index, token ids with CLS/SEP) for every window of every text."""
         body = MAX_SEQ - 2
@@ -257,25 +279,28 @@ class MiniLM:
         left = np.bincount([i for i, _ in windows], minlength=len(texts))
         sums = np.zeros((len(texts), DIM), dtype=np.float32)
         done = 0
-        for chunk in _batches(windows, batch_tokens):
-            t = len(chunk[-1][1])  # sorted: the last is the longest
-            ids = np.zeros((len(chunk), t), dtype=np.int64)
-            mask = np.zeros((len(chunk), t), dtype=np.int64)
-            for r, (_, row) in enumerate(chunk):
-                ids[r, :len(row)] = row
-                mask[r, :len(row)] = 1
-            with self._forward_lock:
-                threads = self.chooser.next()
+        batches = list(_batches(windows, batch_tokens))
+        with self._embed_lock:
+            at = 0
+            while at < len(batches):
+                workers, threads = self.chooser.next()
+                segment = batches[at:at + workers]  # one batch per worker per measurement, in step
+                at += len(segment)
                 started = time.perf_counter()
                 with self.blas.limit(limits=threads, user_api="blas"):
-                    pooled = self._forward(ids, mask)
-                self.chooser.record(threads, time.perf_counter() - started, ids.size)
-            for r, (i, row) in enumerate(chunk):
-                sums[i] += pooled[r] * len(row)
-                left[i] -= 1
-                done += int(left[i] == 0)
-            if on_progress is not None:
-                on_progress(done, len(texts))
+                    if workers == 1:
+                        pooled = [self._forward_batch(b) for b in segment]
+                    else:
+                        pooled = list(self._workers(workers).map(self._forward_batch, segment))
+                self.chooser.record((workers, threads), time.perf_counter() - started,
+                                    sum(len(b) * len(b[-1][1]) for b in segment))
+                for chunk, vectors in zip(segment, pooled):
+                    for r, (i, row) in enumerate(chunk):
+                        sums[i] += vectors[r] * len(row)
+                        left[i] -= 1
+                        done += int(left[i] == 0)
+                if on_progress is not None:
+                    on_progress(done, len(texts))
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return sums / np.maximum(norms, 1e-12)
 

@@ -86,3 +86,20 @@ def test_factory():
         make_embedder(load_settings({"BOOKCTL_EMBEDDINGS": "openai:text-embedding-3-small"}))
     with pytest.raises(ConfigError, match="BOOKCTL_EMBEDDINGS"):
         make_embedder(load_settings({"BOOKCTL_EMBEDDINGS": "word2vec"}))
+
+
+@pytest.mark.slow
+def test_local_minilm_matches_sentence_transformers_on_the_fixture_book():
+    """Every chunk of the fixture book against stored sentence-transformers (torch) vectors: the optimised
+    numpy forward pass (threads, batching, in-place ops) must not change what is embedded."""
+    import numpy as np
+
+    from tests.search.st_reference import DATA
+
+    data = np.load(DATA)
+    texts, reference = [str(t) for t in data["texts"]], data["vectors"].astype(np.float32)
+    assert len(texts) >= 300  # the whole book, not a sample
+    ours = np.asarray(LocalEmbedder().embed(texts), dtype=np.float32)
+    cosine = (ours * reference).sum(1) / np.linalg.norm(reference, axis=1)
+    assert cosine.mean() >= 0.999, cosine.mean()
+    assert cosine.min() >= 0.99, (cosine.min(), texts[int(cosine.argmin())][:80])
