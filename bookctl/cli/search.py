@@ -50,10 +50,10 @@ def embed(
                                 on_progress=on_progress)
     finally:
         runtime.close()
-    emit(result.as_dict(), as_json, _render_embed)
+    emit(result.as_dict(), as_json, render_embed)
 
 
-def _render_embed(data: dict[str, Any]) -> None:
+def render_embed(data: dict[str, Any]) -> None:
     out = console()
     if data["dry_run"]:
         for item in data["plan"]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bookctl.curriculum.docs import lesson_slug, read_lesson
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
-from bookctl.curriculum.outline import OUTLINE_NAME, parse_outline
+from bookctl.curriculum.outline import OUTLINE_NAME, book_slug, parse_outline
 from bookctl.curriculum.routes import number_prefix, slugify, strip_number_prefix
 from bookctl.curriculum.validate import validate_book
 from bookctl.errors import ContentError, Problem
@@ -41,18 +41,6 @@ def load_book(root: Path | str, route_base: str = "/docs", slug: str | None = No
     _read_docs(book, route_base, problems)
     validate_book(book, problems)
     return book, sorted(set(problems))
-
-
-def book_slug(root: Path | str, slug: str | None = None) -> str:
-    """The slug `load_book` gives this book, from the outline alone (embed, search and status need no more)."""
-    root = Path(root)
-    if slug:
-        return slug
-    try:
-        fields, _parts, _problems = parse_outline((root / OUTLINE).read_text(encoding="utf-8").removeprefix("\ufeff"), OUTLINE)
-    except (OSError, UnicodeDecodeError):
-        fields = {}
-    return slugify(fields.get("slug") or fields.get("title") or root.resolve().name)
 
 
 def parse_book(root: Path | str, route_base: str = "/docs", slug: str | None = None) -> tuple[Book, list[Problem]]:

@@ -239,6 +239,18 @@ def _retry_after(exc) -> float | None:
     return None
 
 
+def embedder_name(settings: "Settings") -> str:
+    """The model identity `make_embedder(settings).name` has, without building it (raises ConfigError alike)."""
+    spec = (settings.embeddings or "local").strip()
+    if spec == "local" or spec == f"local:{LOCAL_MODEL}":
+        return LocalEmbedder.name
+    if spec.startswith("openai:") and spec.split(":", 1)[1]:
+        if not settings.openai_api_key and not settings.openai_base_url:
+            raise ConfigError(f"BOOKCTL_EMBEDDINGS={spec} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        return f"openai:{spec.split(':', 1)[1]}"
+    raise ConfigError(f"BOOKCTL_EMBEDDINGS must be `local` or `openai:<model>`; got {spec!r}")
+
+
 def make_embedder(settings: "Settings") -> Embedder:
     """`local` (default, offline) or `openai:<model>` (any OpenAI-compatible endpoint)."""
     spec = (settings.embeddings or "local").strip()

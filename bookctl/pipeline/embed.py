@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from bookctl.db import models as m
 from bookctl.llm.embedders import Embedder, plan_batches
-from bookctl.pipeline.chunk import CHUNKER_VERSION, Chunk, Chunker
+from bookctl.pipeline.chunk import Chunk, Chunker
+from bookctl.pipeline.chunk_version import CHUNKER_VERSION, source_marker
 from bookctl.search.index import ensure_vector_index, from_blob, to_blob, to_db
 
 if TYPE_CHECKING:
@@ -49,11 +50,6 @@ class EmbedResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def source_marker(content_hash: str | None, chunk_tokens: int) -> str:
-    """What a chunk was cut from: the lesson body's hash (192 bits of it), chunker version and bound (<= 64 chars)."""
-    return f"{(content_hash or '')[:48]}:{CHUNKER_VERSION}:{chunk_tokens}"
 
 
 def chunk_id(lesson_id: Any, chunk_hash: str, occurrence: int) -> str:
