@@ -2,13 +2,12 @@
 
 - `LocalEmbedder`: all-MiniLM-L6-v2 in numpy (offline default, 384 dims).
 - `OpenAIEmbedder`: any OpenAI-compatible `/v1/embeddings` endpoint, with batches bounded by input count
-  and tokens, bounded concurrency, and its own retries (the SDK's are off so request counts are exact)
-  with exponential backoff on 429/5xx/connection errors that honours `Retry-After`.
+  and tokens, bounded concurrency, and the retry policy of bookctl.llm.retry (shared with chat generation;
+  the SDK's retries are off so request counts are exact): 429/408/5xx/connection errors, `Retry-After` honoured.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -166,50 +165,66 @@ class OpenAIEmbedder:
         return out  # type: ignore[return-value]
 
     def _request(self, batch: list[str]) -> list[Vector]:
-        import openai
+        from bookctl.llm.retry import RetryPolicy, call_with_retries
 
-        attempt = 0
-        while True:
+        attempts = [0]
+
+        def attempt() -> list[Vector]:
+            attempts[0] += 1
             with self._lock:
                 self.stats.requests += 1
-            try:
-                response = self.client.embeddings.create(model=self.model, input=batch)
-                data = sorted(response.data, key=lambda d: d.index)
-                if len(data) != len(batch):
-                    raise UpstreamError(f"embeddings endpoint returned {len(data)} vectors for {len(batch)} inputs")
-                vectors = [list(map(float, d.embedding)) for d in data]
-                dim = len(vectors[0])
-                with self._lock:
-                    if self._dim is None or self._dim != dim:
-                        self._dim = dim
-                return vectors
-            except openai.APIStatusError as exc:
-                retryable = exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408
-                if not retryable:
-                    raise UpstreamError(f"embeddings request failed: HTTP {exc.status_code}: {_message(exc)}",
-                                        detail={"status": exc.status_code, "model": self.model}) from None
-                error: Exception = exc
-                wait = _retry_after(exc)
-            except openai.APITimeoutError as exc:
-                error, wait = exc, None
-            except openai.APIConnectionError as exc:
-                error, wait = exc, None
-            if attempt >= self.max_retries:
-                if isinstance(error, openai.APITimeoutError):
-                    raise UpstreamTimeoutError(f"embeddings request timed out after {attempt + 1} attempts",
-                                               detail={"model": self.model}) from None
-                status = getattr(error, "status_code", None)
-                raise UpstreamError(
-                    f"embeddings request failed after {attempt + 1} attempts: "
-                    + (f"HTTP {status}" if status else type(error).__name__),
-                    detail={"status": status, "model": self.model, "attempts": attempt + 1},
-                ) from None
-            if wait is None:
-                wait = min(self.backoff_max, self.backoff_base * (2 ** attempt)) * (0.5 + random.random() / 2)
+            response = self.client.embeddings.create(model=self.model, input=batch)
+            data = sorted(response.data, key=lambda d: d.index)
+            if len(data) != len(batch):
+                raise UpstreamError(f"embeddings endpoint returned {len(data)} vectors for {len(batch)} inputs")
+            vectors = [list(map(float, d.embedding)) for d in data]
+            with self._lock:
+                self._dim = len(vectors[0])
+            return vectors
+
+        def counted_retry(_attempt: int) -> None:
             with self._lock:
                 self.stats.retries += 1
-            self.sleep(min(wait, self.backoff_max))
-            attempt += 1
+
+        policy = RetryPolicy(attempts=self.max_retries + 1, base_delay=self.backoff_base, max_delay=self.backoff_max)
+        try:
+            return call_with_retries(attempt, policy, self._classify, sleep=self.sleep, on_retry=counted_retry)
+        except UpstreamError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to bookctl's errors below
+            raise self._error(exc, attempts[0]) from None
+
+    def _classify(self, exc: BaseException) -> tuple[bool, float | None]:
+        """429, 408 and 5xx, timeouts and connection errors are retried; a Retry-After is waited for, up to
+        backoff_max."""
+        import openai
+
+        from bookctl.llm.retry import retry_after
+
+        if isinstance(exc, openai.APIStatusError):
+            if exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408:
+                wait = retry_after(exc.response)
+                return True, None if wait is None else min(wait, self.backoff_max)
+            return False, None
+        return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)), None
+
+    def _error(self, exc: BaseException, attempts: int) -> Exception:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError) and not self._classify(exc)[0]:
+            return UpstreamError(f"embeddings request failed: HTTP {exc.status_code}: {_message(exc)}",
+                                 detail={"status": exc.status_code, "model": self.model})
+        if isinstance(exc, openai.APITimeoutError):
+            return UpstreamTimeoutError(f"embeddings request timed out after {attempts} attempts",
+                                        detail={"model": self.model})
+        if isinstance(exc, openai.APIError):
+            status = getattr(exc, "status_code", None)
+            return UpstreamError(
+                f"embeddings request failed after {attempts} attempts: "
+                + (f"HTTP {status}" if status else type(exc).__name__),
+                detail={"status": status, "model": self.model, "attempts": attempts},
+            )
+        return exc  # not an API failure: a bug, reported as it is
 
 
 def _message(exc) -> str:
@@ -219,24 +234,6 @@ def _message(exc) -> str:
         if isinstance(inner, dict) and inner.get("message"):
             return str(inner["message"])
     return str(exc)[:200]
-
-
-def _retry_after(exc) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                from email.utils import parsedate_to_datetime
-
-                try:
-                    return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-                except (TypeError, ValueError):
-                    pass
-    return None
 
 
 def embedder_name(settings: "Settings") -> str:
