@@ -65,10 +65,8 @@ class ProgressController(Controller):
             ref: FromPath[str]) -> LessonProgress:
         base, action = _split(ref, _ACTIONS)
         entry = content.entry(base)
-        with runtime.session() as session:
-            if action == "start":
-                return progress.start(session, current_user_id, entry)
-            return progress.complete(session, current_user_id, entry)
+        write = progress.start if action == "start" else progress.complete
+        return runtime.write(lambda session: write(session, current_user_id, entry))  # one statement
 
     @put("/lessons/{ref:path}", sync_to_thread=True, responses=error_responses(400, 401, 403, 404, 413),
          summary="PUT {slug}/time: add 1..3600 seconds of reading time (accumulates)")
@@ -76,5 +74,4 @@ class ProgressController(Controller):
              data: JSONBody[TimeUpdate]) -> LessonProgress:
         base, _ = _split(ref, ("time",))
         entry = content.entry(base)
-        with runtime.session() as session:
-            return progress.add_time(session, current_user_id, entry, data.seconds)
+        return runtime.write(lambda session: progress.add_time(session, current_user_id, entry, data.seconds))

@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     try:
-        if _quick_noop_sync(args):
+        if _quick_noop_sync(args) or _quick_noop_embed(args):
             return
         from bookctl.cli.app import app  # Typer (and the pydantic it loads) only when a command needs it
 
@@ -122,6 +122,58 @@ def _annotate(exc: ContentError, args: list[str]) -> None:
     context = Context.from_env(load_settings().with_book(Path(book) if book else None).book_dir)
     for finding in findings("check", {"problems": [p.as_dict() for p in exc.problems]}, context):
         sys.stdout.write(annotation(finding) + "\n")
+
+
+def _quick_noop_embed(args: list[str]) -> bool:
+    """Answer `bookctl embed [--json] [--book DIR]` from the database when every lesson is embedded already,
+    before Typer, numpy, tiktoken or SQLAlchemy are imported (bookctl.pipeline.embed_quick). Anything else,
+    or an embed with work to do, returns False and goes through Typer as usual."""
+    parsed = _book_and_json(args, "embed")
+    if parsed is None:
+        return False
+    book, as_json = parsed
+    from pathlib import Path
+
+    from bookctl.config import load_settings
+    from bookctl.curriculum.outline import book_slug
+    from bookctl.errors import ConfigError
+    from bookctl.llm.embedders import embedder_name
+    from bookctl.pipeline.embed_quick import try_noop_embed
+
+    settings = load_settings().with_book(Path(book) if book is not None else None)
+    try:
+        model = embedder_name(settings)
+    except ConfigError:
+        return False  # the full command reports it
+    unchanged = try_noop_embed(settings, model, book_slug(settings.book_dir, settings.book_slug or None))
+    if unchanged is None:
+        return False
+    if as_json:
+        sys.stdout.write(json.dumps(unchanged, default=str, sort_keys=True) + "\n")
+    else:
+        from bookctl.cli.search import render_embed
+
+        render_embed(unchanged)
+    return True
+
+
+def _book_and_json(args: list[str], command: str) -> tuple[str | None, bool] | None:
+    """(--book value, --json) when args are exactly `command [--json] [--book DIR]`, else None."""
+    if not args or args[0] != command:
+        return None
+    book, as_json, rest, i = None, False, args[1:], 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--json":
+            as_json = True
+        elif arg == "--book" and i + 1 < len(rest):
+            book, i = rest[i + 1], i + 1
+        elif arg.startswith("--book="):
+            book = arg.split("=", 1)[1]
+        else:  # --dry-run, --full, --help, anything else: Typer's business
+            return None
+        i += 1
+    return book, as_json
 
 
 def _report(exc: BookctlError, as_json: bool, args: list[str] = ()) -> None:

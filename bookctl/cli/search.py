@@ -50,15 +50,15 @@ def embed(
     slug = book_slug(s)
     runtime = Runtime.open(s)
     try:
-        with progress_bar("embedding", enabled=out == "text", unit="lessons") as on_progress:
+        with progress_bar("embedding", enabled=out == "text", unit="chunks") as on_progress:
             result = embed_book(runtime, slug, embedder, full=full, dry_run=dry_run, chunk_tokens=s.chunk_tokens,
                                 on_progress=on_progress)
     finally:
         runtime.close()
-    report("embed", result.as_dict(), out, _render_embed, s.book_dir)
+    report("embed", result.as_dict(), out, render_embed, s.book_dir)
 
 
-def _render_embed(data: dict[str, Any]) -> None:
+def render_embed(data: dict[str, Any]) -> None:
     out = console()
     if data["dry_run"]:
         for item in data["plan"]:

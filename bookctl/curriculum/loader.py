@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bookctl.curriculum.docs import lesson_slug, read_lesson
 from bookctl.curriculum.model import Book, Chapter, Lesson, Part
-from bookctl.curriculum.outline import OUTLINE_NAME, folder_problem, parse_outline
+from bookctl.curriculum.outline import OUTLINE_NAME, book_slug, folder_problem, parse_outline
 from bookctl.curriculum.routes import number_prefix, slugify, strip_number_prefix
 from bookctl.curriculum.safety import nul_problem, read_source, symlink_problems
 from bookctl.curriculum.tree import folder_docs
@@ -67,18 +67,6 @@ def load_tree_book(root: Path | str, route_base: str = "/docs", slug: str | None
 NO_BOOK = (f"no {OUTLINE} and no {DOCS}/ folder in {{root}}: point --book (or BOOKCTL_BOOK) at the Docusaurus site "
            f"folder that holds docs/; a book without {OUTLINE} is read from its docs/ tree as it is, "
            f"and `bookctl init` writes a {OUTLINE} from that tree for you to enrich")
-
-
-def book_slug(root: Path | str, slug: str | None = None) -> str:
-    """The slug `load_book` gives this book, from the outline alone (embed, search and status need no more)."""
-    root = Path(root)
-    if slug:
-        return slug
-    try:
-        fields, _parts, _problems = parse_outline((root / OUTLINE).read_text(encoding="utf-8").removeprefix("\ufeff"), OUTLINE)
-    except (OSError, UnicodeDecodeError):
-        fields = {}
-    return slugify(fields.get("slug") or fields.get("title") or root.resolve().name)
 
 
 def parse_book(root: Path | str, route_base: str = "/docs", slug: str | None = None) -> tuple[Book, list[Problem]]:

@@ -293,3 +293,20 @@ def find_cycle(graph: dict) -> list | None:
                 state[path.pop()] = 2
                 iterators.pop()
     return None
+
+
+def book_slug(root: "Path | str", slug: str | None = None) -> str:
+    """The slug `load_book` gives this book, from the outline alone (embed, search and status need no more)."""
+    from pathlib import Path
+
+    from bookctl.curriculum.routes import slugify
+
+    root = Path(root)
+    if slug:
+        return slug
+    try:
+        fields, _parts, _problems = parse_outline((root / OUTLINE_NAME).read_text(encoding="utf-8").removeprefix("\ufeff"),
+                                                  OUTLINE_NAME)
+    except (OSError, UnicodeDecodeError):
+        fields = {}
+    return slugify(fields.get("slug") or fields.get("title") or root.resolve().name)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -31,8 +33,30 @@ def _make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    # No pre-ping: it was a round trip (SELECT 1) before every request's statements. A pooled connection the
+    # server has closed (restart, idle timeout, pg_terminate_backend) is noticed without one (the server's
+    # goodbye, or the EOF, is already waiting on the socket), and a connection that dies in use fails
+    # its statement, which `retry_on_disconnect` runs again once on a fresh connection.
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    return engine
+
+
+def _drop_if_closed_by_server(dbapi_connection, _record, _proxy) -> None:
+    """Checkout hook: an idle pooled connection with bytes to read was closed by the server (we never LISTEN,
+    so nothing else arrives unasked). Raising DisconnectionError makes the pool connect afresh."""
+    import select
+
+    from sqlalchemy.exc import DisconnectionError
+
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        raise DisconnectionError("connection closed")
+    try:
+        readable, _w, _x = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:  # closed descriptor
+        raise DisconnectionError(str(exc)) from None
+    if readable:
+        raise DisconnectionError("the server closed the connection")
 
 
 @contextmanager
@@ -57,6 +81,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def retry_on_disconnect(factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """`work(session)` in one unit of work; run again once, on a fresh connection, if the connection was lost.
+
+    Only a lost connection is retried (SQLAlchemy has invalidated it, and the pool's older connections with
+    it), and only once: a second failure is reported. `work` must be safe to run again after a failure, as
+    one transaction that was rolled back (or never reached the server) is.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with unit_of_work(factory) as session:
+            return work(session)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with unit_of_work(factory) as session:
+        return work(session)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,13 +2,12 @@
 
 - `LocalEmbedder`: all-MiniLM-L6-v2 in numpy (offline default, 384 dims).
 - `OpenAIEmbedder`: any OpenAI-compatible `/v1/embeddings` endpoint, with batches bounded by input count
-  and tokens, bounded concurrency, and its own retries (the SDK's are off so request counts are exact)
-  with exponential backoff on 429/5xx/connection errors that honours `Retry-After`.
+  and tokens, bounded concurrency, and the retry policy of bookctl.llm.retry (shared with chat generation;
+  the SDK's retries are off so request counts are exact): 429/408/5xx/connection errors, `Retry-After` honoured.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,18 +50,19 @@ class LocalEmbedder:
     dim = 384
     max_tokens = 256  # the model window (longer texts are embedded by windows and averaged)
 
-    def __init__(self, batch_size: int = 16) -> None:
-        self.batch_size = batch_size
+    reports_progress = True  # embed(texts, on_progress=...) reports texts done after each forward batch
+
+    def __init__(self) -> None:
         self.stats = EmbedStats()
 
-    def embed(self, texts: Sequence[str]) -> list[Vector]:
+    def embed(self, texts: Sequence[str], on_progress: Callable[[int, int], None] | None = None) -> list[Vector]:
         from bookctl.llm.local_minilm import MiniLM
 
         if not texts:
             return []
         self.stats.requests += 1
         self.stats.inputs += len(texts)
-        return MiniLM.get().embed(list(texts), self.batch_size).tolist()
+        return MiniLM.get().embed(list(texts), on_progress=on_progress).tolist()
 
 
 def plan_batches(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> list[list[int]]:
@@ -165,50 +165,66 @@ class OpenAIEmbedder:
         return out  # type: ignore[return-value]
 
     def _request(self, batch: list[str]) -> list[Vector]:
-        import openai
+        from bookctl.llm.retry import RetryPolicy, call_with_retries
 
-        attempt = 0
-        while True:
+        attempts = [0]
+
+        def attempt() -> list[Vector]:
+            attempts[0] += 1
             with self._lock:
                 self.stats.requests += 1
-            try:
-                response = self.client.embeddings.create(model=self.model, input=batch)
-                data = sorted(response.data, key=lambda d: d.index)
-                if len(data) != len(batch):
-                    raise UpstreamError(f"embeddings endpoint returned {len(data)} vectors for {len(batch)} inputs")
-                vectors = [list(map(float, d.embedding)) for d in data]
-                dim = len(vectors[0])
-                with self._lock:
-                    if self._dim is None or self._dim != dim:
-                        self._dim = dim
-                return vectors
-            except openai.APIStatusError as exc:
-                retryable = exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408
-                if not retryable:
-                    raise UpstreamError(f"embeddings request failed: HTTP {exc.status_code}: {_message(exc)}",
-                                        detail={"status": exc.status_code, "model": self.model}) from None
-                error: Exception = exc
-                wait = _retry_after(exc)
-            except openai.APITimeoutError as exc:
-                error, wait = exc, None
-            except openai.APIConnectionError as exc:
-                error, wait = exc, None
-            if attempt >= self.max_retries:
-                if isinstance(error, openai.APITimeoutError):
-                    raise UpstreamTimeoutError(f"embeddings request timed out after {attempt + 1} attempts",
-                                               detail={"model": self.model}) from None
-                status = getattr(error, "status_code", None)
-                raise UpstreamError(
-                    f"embeddings request failed after {attempt + 1} attempts: "
-                    + (f"HTTP {status}" if status else type(error).__name__),
-                    detail={"status": status, "model": self.model, "attempts": attempt + 1},
-                ) from None
-            if wait is None:
-                wait = min(self.backoff_max, self.backoff_base * (2 ** attempt)) * (0.5 + random.random() / 2)
+            response = self.client.embeddings.create(model=self.model, input=batch)
+            data = sorted(response.data, key=lambda d: d.index)
+            if len(data) != len(batch):
+                raise UpstreamError(f"embeddings endpoint returned {len(data)} vectors for {len(batch)} inputs")
+            vectors = [list(map(float, d.embedding)) for d in data]
+            with self._lock:
+                self._dim = len(vectors[0])
+            return vectors
+
+        def counted_retry(_attempt: int) -> None:
             with self._lock:
                 self.stats.retries += 1
-            self.sleep(min(wait, self.backoff_max))
-            attempt += 1
+
+        policy = RetryPolicy(attempts=self.max_retries + 1, base_delay=self.backoff_base, max_delay=self.backoff_max)
+        try:
+            return call_with_retries(attempt, policy, self._classify, sleep=self.sleep, on_retry=counted_retry)
+        except UpstreamError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to bookctl's errors below
+            raise self._error(exc, attempts[0]) from None
+
+    def _classify(self, exc: BaseException) -> tuple[bool, float | None]:
+        """429, 408 and 5xx, timeouts and connection errors are retried; a Retry-After is waited for, up to
+        backoff_max."""
+        import openai
+
+        from bookctl.llm.retry import retry_after
+
+        if isinstance(exc, openai.APIStatusError):
+            if exc.status_code == 429 or exc.status_code >= 500 or exc.status_code == 408:
+                wait = retry_after(exc.response)
+                return True, None if wait is None else min(wait, self.backoff_max)
+            return False, None
+        return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)), None
+
+    def _error(self, exc: BaseException, attempts: int) -> Exception:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError) and not self._classify(exc)[0]:
+            return UpstreamError(f"embeddings request failed: HTTP {exc.status_code}: {_message(exc)}",
+                                 detail={"status": exc.status_code, "model": self.model})
+        if isinstance(exc, openai.APITimeoutError):
+            return UpstreamTimeoutError(f"embeddings request timed out after {attempts} attempts",
+                                        detail={"model": self.model})
+        if isinstance(exc, openai.APIError):
+            status = getattr(exc, "status_code", None)
+            return UpstreamError(
+                f"embeddings request failed after {attempts} attempts: "
+                + (f"HTTP {status}" if status else type(exc).__name__),
+                detail={"status": status, "model": self.model, "attempts": attempts},
+            )
+        return exc  # not an API failure: a bug, reported as it is
 
 
 def _message(exc) -> str:
@@ -220,22 +236,16 @@ def _message(exc) -> str:
     return str(exc)[:200]
 
 
-def _retry_after(exc) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                from email.utils import parsedate_to_datetime
-
-                try:
-                    return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-                except (TypeError, ValueError):
-                    pass
-    return None
+def embedder_name(settings: "Settings") -> str:
+    """The model identity `make_embedder(settings).name` has, without building it (raises ConfigError alike)."""
+    spec = (settings.embeddings or "local").strip()
+    if spec == "local" or spec == f"local:{LOCAL_MODEL}":
+        return LocalEmbedder.name
+    if spec.startswith("openai:") and spec.split(":", 1)[1]:
+        if not settings.openai_api_key and not settings.openai_base_url:
+            raise ConfigError(f"BOOKCTL_EMBEDDINGS={spec} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+        return f"openai:{spec.split(':', 1)[1]}"
+    raise ConfigError(f"BOOKCTL_EMBEDDINGS must be `local` or `openai:<model>`; got {spec!r}")
 
 
 def make_embedder(settings: "Settings") -> Embedder:

@@ -27,7 +27,7 @@ from bookctl.pipeline.mdx import search_text
 from bookctl.pipeline.chunk_count import (ByteOffsets, body_tokens, count_pieces, in_background, starts_clean,
                                           tail_start, token_lengths, tokens_between)
 
-CHUNKER_VERSION = "md-2"  # md-2: fences, headings and blank lines indented 1-3 spaces are read as such
+from bookctl.pipeline.chunk_version import CHUNKER_VERSION  # re-exported; bump it there
 DEFAULT_MAX_TOKENS = 500
 DEFAULT_OVERLAP = 0.15
 PATH_SEP = " › "

@@ -13,6 +13,7 @@ only new or changed chunks.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from bookctl.db import models as m
 from bookctl.llm.embedders import Embedder, plan_batches
-from bookctl.pipeline.chunk import CHUNKER_VERSION, Chunk, Chunker
-from bookctl.pipeline.mdx import PREPROCESS_VERSION
+from bookctl.pipeline.chunk import Chunk, Chunker
+from bookctl.pipeline.chunk_version import CHUNKER_VERSION, source_marker
 from bookctl.search.index import ensure_vector_index, from_blob, to_blob, to_db
 
 if TYPE_CHECKING:
@@ -49,13 +50,6 @@ class EmbedResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def source_marker(content_hash: str | None, chunk_tokens: int) -> str:
-    """What a chunk was cut from: the lesson body's hash (192 bits of it), chunker version and bound (<= 64 chars)."""
-    # The MDX pre-processing version is in the marker, not in chunk hashes: lessons are re-chunked when it
-    # changes, while a chunk whose text did not change keeps its hash (and its cached vector).
-    return f"{(content_hash or '')[:48]}:{CHUNKER_VERSION}{PREPROCESS_VERSION}:{chunk_tokens}"
 
 
 def chunk_id(lesson_id: Any, chunk_hash: str, occurrence: int) -> str:
@@ -103,29 +97,21 @@ def _run(runtime: "Runtime", book_slug: str, embedder: Embedder, full: bool, dry
     result.skipped = unchanged_chunks
     result.chunks = unchanged_chunks
 
-    group: list[tuple[m.Lesson, list[Chunk]]] = []
-    pending = 0
-    done = 0
-    limit = _group_size(embedder)
-    for lesson in todo:
-        body = bodies.pop(lesson.id).decode("utf-8", errors="replace")
-        group.append((lesson, chunker.chunk(body, lesson.title)))
-        pending += len(group[-1][1])
-        if pending >= limit:
+    if dry_run:
+        group: list[tuple[m.Lesson, list[Chunk]]] = []
+        pending = 0
+        for lesson in todo:
+            body = bodies.pop(lesson.id).decode("utf-8", errors="replace")
+            group.append((lesson, chunker.chunk(body, lesson.title)))
+            pending += len(group[-1][1])
+            if pending >= _group_size(embedder):
+                _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
+                group, pending = [], 0
+        if group:
             _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
-            done += len(group)
-            group, pending = [], 0
-            if on_progress:
-                on_progress(done, len(todo), chunks=result.chunks)
-            if after_group:
-                after_group(done)
-    if group:
-        _flush(runtime, group, embedder, full, dry_run, chunk_tokens, result)
-        done += len(group)
-        if on_progress:
-            on_progress(done, len(todo), chunks=result.chunks)
-    if not dry_run:
-        result.requests = getattr(getattr(embedder, "stats", None), "requests", 0) - requests_before
+        return result
+    _embed_todo(runtime, todo, bodies, chunker, embedder, full, chunk_tokens, result, on_progress, after_group)
+    result.requests = getattr(getattr(embedder, "stats", None), "requests", 0) - requests_before
     return result
 
 
@@ -154,6 +140,146 @@ def _snapshot(runtime: "Runtime", book_slug: str, dry_run: bool, result: EmbedRe
             if not dry_run:
                 session.execute(delete(m.Chunk).where(m.Chunk.lesson_id.in_(dead_ids)))
     return lessons, state
+
+
+def _embed_todo(runtime: "Runtime", todo: list[m.Lesson], bodies: dict[Any, bytes], chunker: Chunker,
+                embedder: Embedder, full: bool,
+                chunk_tokens: int, result: EmbedResult, on_progress: Progress | None,
+                after_group: Callable[[int], None] | None) -> None:
+    """Chunk on this thread while a worker thread embeds, then write each group as its vectors arrive.
+
+    The worker is one thread: the model (or the HTTP client's own pool) already uses the cores, and numpy,
+    tokenizers and sockets release the GIL, so reading, chunking and writing overlap with the embedding.
+    Groups are written in order, one transaction each, exactly as they were when this was sequential.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    limit = _group_size(embedder)
+    planned: set[str] = set()  # chunk hashes a group before this one will embed: embed identical text once
+    fresh: dict[str, bytes] = {}  # vectors embedded this run, for groups that share their text
+    counts = {"chunks": 0, "done": 0}
+    lock = threading.Lock()
+
+    def report(added: int) -> None:
+        if on_progress is None:
+            return
+        with lock:
+            counts["done"] += added
+            done, total = counts["done"], counts["chunks"]
+        on_progress(done, total, lessons=written)  # chunks embedded of those chunked so far
+
+    def embed_group(texts: list[str], skipped: int) -> list:
+        report(skipped)
+        if not texts:
+            return []
+        seen = [0]
+
+        def chunk_done(done: int, _total: int) -> None:
+            report(done - seen[0])
+            seen[0] = done
+
+        return _call_embed(embedder, texts, chunk_done if on_progress is not None else None)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bookctl-embed")
+    inflight: list[tuple[list[tuple[m.Lesson, list[Chunk]]], dict[str, bytes], list[str], Any]] = []
+    written = 0
+
+    def write_oldest() -> None:
+        nonlocal written
+        group, cached, missing, future = inflight.pop(0)
+        vectors = future.result()
+        for h, vec in zip(missing, vectors):
+            fresh[h] = to_blob(vec)
+        _write_group(runtime, group, embedder, chunk_tokens, result, cached, missing, vectors, fresh)
+        written += len(group)
+        if after_group:
+            after_group(written)
+
+    try:
+        group: list[tuple[m.Lesson, list[Chunk]]] = []
+        pending = 0
+        for n, lesson in enumerate(todo, start=1):
+            body = bodies.pop(lesson.id).decode("utf-8", errors="replace")  # read in the snapshot
+            group.append((lesson, chunker.chunk(body, lesson.title)))
+            pending += len(group[-1][1])
+            with lock:
+                counts["chunks"] += len(group[-1][1])
+            if pending >= limit or n == len(todo):
+                cached, missing = _lookup(runtime, group, embedder, full, planned)
+                planned.update(missing)
+                texts = _texts(group)
+                inflight.append((group, cached, missing, pool.submit(
+                    embed_group, [texts[h] for h in missing], pending - len(missing))))
+                group, pending = [], 0
+            while inflight and inflight[0][3].done():  # write what is ready, keep chunking otherwise
+                write_oldest()
+        while inflight:
+            write_oldest()
+    finally:
+        for *_rest, future in inflight:
+            future.cancel()
+        pool.shutdown(wait=True)
+
+
+def _call_embed(embedder: Embedder, texts: list[str], on_progress: Progress | None) -> list:
+    """embedder.embed, with per-chunk progress where the embedder reports it (the protocol does not require it)."""
+    if on_progress is not None and getattr(embedder, "reports_progress", False):
+        return embedder.embed(texts, on_progress=on_progress)  # type: ignore[call-arg]
+    vectors = embedder.embed(texts)
+    if on_progress is not None:
+        on_progress(len(texts), len(texts))
+    return vectors
+
+
+def _texts(group: list[tuple[m.Lesson, list[Chunk]]]) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for _lesson, chunks in group:
+        for c in chunks:
+            texts.setdefault(c.chunk_hash, c.embed_text)
+    return texts
+
+
+def _lookup(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedder: Embedder, full: bool,
+            planned: set[str]) -> tuple[dict[str, bytes], list[str]]:
+    """(cached vectors of this group's texts, hashes to embed: neither cached nor embedded by an earlier group)."""
+    texts = _texts(group)
+    cached: dict[str, bytes] = {}
+    if not full:
+        with runtime.session() as session:
+            hashes = list(texts)
+            for start in range(0, len(hashes), 500):
+                for h, blob in session.execute(
+                    select(m.EmbeddingCache.chunk_hash, m.EmbeddingCache.vector).where(
+                        m.EmbeddingCache.model == embedder.name, m.EmbeddingCache.chunk_hash.in_(hashes[start:start + 500]))
+                ):
+                    cached[h] = blob
+    return cached, [h for h in texts if h not in cached and h not in planned]
+
+
+def _write_group(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedder: Embedder,
+                 chunk_tokens: int, result: EmbedResult, cached: dict[str, bytes], missing: list[str],
+                 vectors: list, fresh: dict[str, bytes]) -> None:
+    """Store this group's new vectors in the cache and replace its lessons' chunks, in one transaction."""
+    texts = _texts(group)
+    total = sum(len(chunks) for _, chunks in group)
+    result.embedded += len(missing)
+    result.skipped += total - len(missing)
+    result.chunks += total
+    with runtime.session() as session:
+        dialect = session.get_bind().dialect.name
+        blobs = {**cached}
+        for h in texts:
+            if h not in blobs and h in fresh:
+                blobs[h] = fresh[h]
+        for h, vec in zip(missing, vectors):
+            blob = blobs[h]
+            row = session.get(m.EmbeddingCache, (embedder.name, h))
+            if row is None:
+                session.add(m.EmbeddingCache(model=embedder.name, chunk_hash=h, dim=len(vec), vector=blob))
+            else:
+                row.vector, row.dim = blob, len(vec)
+        session.flush()
+        _replace_chunks(session, group, embedder, chunk_tokens, result, blobs, dialect)
 
 
 def _chunk_state(session: Session, book_id: Any):
@@ -217,36 +343,41 @@ def _flush(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedd
             else:
                 row.vector, row.dim = blob, len(vec)
         session.flush()
-        # A sync may have deleted some of these lessons since the snapshot: their chunks would have no row
-        # (a foreign-key error). FOR SHARE keeps the rest from being deleted until this commit (PostgreSQL;
-        # SQLite has one writer at a time anyway).
-        alive = set(session.scalars(select(m.Lesson.id).where(m.Lesson.id.in_([l.id for l, _ in group]))
-                                    .with_for_update(read=True)))
-        for lesson, chunks in group:
-            if lesson.id not in alive:
-                continue
-            session.execute(delete(m.Chunk).where(m.Chunk.lesson_id == lesson.id))
-            seen: dict[str, int] = {}
-            ids = []
-            for c in chunks:
-                occurrence = seen.get(c.chunk_hash, 0)
-                seen[c.chunk_hash] = occurrence + 1
-                vec = from_blob(cached[c.chunk_hash])
-                cid = chunk_id(lesson.id, c.chunk_hash, occurrence)
-                ids.append(cid)
-                session.add(m.Chunk(
-                    id=cid, lesson_id=lesson.id, position=c.position, chunk_hash=c.chunk_hash,
-                    heading_path=c.heading_path, text=c.text, token_count=c.token_count, start_offset=c.start,
-                    end_offset=c.end, source_hash=source_marker(lesson.content_hash, chunk_tokens),
-                    model=embedder.name, dim=len(vec), embedding=to_db(vec, dialect),
-                ))
-            result.deleted += len(old[lesson.id] - set(ids))
-            db_lesson = session.get(m.Lesson, lesson.id)
-            if db_lesson is not None:
-                db_lesson.vector_ids = ids
-        dims = {len(from_blob(cached[h])) for h in texts}
-        for dim in dims:
-            ensure_vector_index(session, dim)
+        _replace_chunks(session, group, embedder, chunk_tokens, result, cached, dialect)
+
+
+def _replace_chunks(session: Session, group: list[tuple[m.Lesson, list[Chunk]]], embedder: Embedder,
+                    chunk_tokens: int, result: EmbedResult, blobs: dict[str, bytes], dialect: str) -> None:
+    # A sync may have deleted some of these lessons since the snapshot: their chunks would have no row
+    # (a foreign-key error). FOR SHARE keeps the rest from being deleted until this commit (PostgreSQL;
+    # SQLite has one writer at a time anyway).
+    alive = set(session.scalars(select(m.Lesson.id).where(m.Lesson.id.in_([l.id for l, _ in group]))
+                                .with_for_update(read=True)))
+    for lesson, chunks in group:
+        if lesson.id not in alive:
+            continue
+        old = set(session.scalars(select(m.Chunk.id).where(m.Chunk.lesson_id == lesson.id)))
+        session.execute(delete(m.Chunk).where(m.Chunk.lesson_id == lesson.id))
+        seen: dict[str, int] = {}
+        ids = []
+        for c in chunks:
+            occurrence = seen.get(c.chunk_hash, 0)
+            seen[c.chunk_hash] = occurrence + 1
+            vec = from_blob(blobs[c.chunk_hash])
+            cid = chunk_id(lesson.id, c.chunk_hash, occurrence)
+            ids.append(cid)
+            session.add(m.Chunk(
+                id=cid, lesson_id=lesson.id, position=c.position, chunk_hash=c.chunk_hash,
+                heading_path=c.heading_path, text=c.text, token_count=c.token_count, start_offset=c.start,
+                end_offset=c.end, source_hash=source_marker(lesson.content_hash, chunk_tokens),
+                model=embedder.name, dim=len(vec), embedding=to_db(vec, dialect),
+            ))
+        result.deleted += len(old - set(ids))
+        db_lesson = session.get(m.Lesson, lesson.id)
+        if db_lesson is not None:
+            db_lesson.vector_ids = ids
+    for dim in {len(from_blob(blobs[c.chunk_hash])) for _, chunks in group for c in chunks}:
+        ensure_vector_index(session, dim)
 
 
 def stage_report(session: Session, book_row: m.Book) -> dict[str, int]:

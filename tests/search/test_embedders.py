@@ -86,3 +86,45 @@ def test_factory():
         make_embedder(load_settings({"BOOKCTL_EMBEDDINGS": "openai:text-embedding-3-small"}))
     with pytest.raises(ConfigError, match="BOOKCTL_EMBEDDINGS"):
         make_embedder(load_settings({"BOOKCTL_EMBEDDINGS": "word2vec"}))
+
+
+@pytest.mark.slow
+def test_local_minilm_matches_sentence_transformers_on_the_fixture_book():
+    """Every chunk of the fixture book against stored sentence-transformers (torch) vectors: the optimised
+    numpy forward pass (threads, batching, in-place ops) must not change what is embedded."""
+    import numpy as np
+
+    from tests.search.st_reference import DATA
+
+    data = np.load(DATA)
+    texts, reference = [str(t) for t in data["texts"]], data["vectors"].astype(np.float32)
+    assert len(texts) >= 300  # the whole book, not a sample
+    ours = np.asarray(LocalEmbedder().embed(texts), dtype=np.float32)
+    cosine = (ours * reference).sum(1) / np.linalg.norm(reference, axis=1)
+    assert cosine.mean() >= 0.999, cosine.mean()
+    assert cosine.min() >= 0.99, (cosine.min(), texts[int(cosine.argmin())][:80])
+
+
+def test_thread_chooser_measures_every_configuration_then_keeps_the_fastest_and_rechecks():
+    from bookctl.llm.local_minilm import ThreadChooser
+
+    chooser = ThreadChooser([(1, 1), (2, 1), (1, 2)], recheck=4)
+    speed = {(1, 1): 1.0, (2, 1): 0.4, (1, 2): 5.0}  # seconds per 1,000 tokens: (1, 2) oversubscribed
+    tried = []
+    for _ in range(3):
+        config = chooser.next()
+        tried.append(config)
+        chooser.record(config, speed[config], 1000)
+    assert tried == [(1, 1), (2, 1), (1, 2)] and chooser.best == (2, 1)
+    used = []
+    for _ in range(4 + 3):  # 4 batches with the best, then all three measured again, the best last
+        config = chooser.next()
+        used.append(config)
+        chooser.record(config, speed[config], 1000)
+    assert used[:4] == [(2, 1)] * 4 and used[4:] == [(1, 1), (1, 2), (2, 1)]
+    assert chooser.recheck == 8  # the same winner: the next check comes twice as late
+    speed[(2, 1)] = 9.0  # the machine got busy: one thread is now the fastest
+    for _ in range(8 + 3):
+        config = chooser.next()
+        chooser.record(config, speed[config], 1000)
+    assert chooser.best == (1, 1)

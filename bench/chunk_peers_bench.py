@@ -1,0 +1,80 @@
+"""Chunking beside its peers: LangChain (header + recursive splitter), chonkie's RecursiveChunker (markdown rules
+built in code: its recipe download fails offline) and semchunk, on the same corpus and bound as the search
+benchmark's chunking section, every token cache off (semchunk memoize=False; each chunker built once), wall and
+CPU, best of 3, interleaved. Chunks over the bound are counted with tiktoken on what each would embed.
+
+    python bench/run.py chunk_peers
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search_bench import BOUND, corpus  # noqa: E402
+
+SECTION = "Chunking beside its peers (issue 14)"
+
+
+def main() -> str:
+    from chonkie import RecursiveChunker, RecursiveLevel, RecursiveRules
+    from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+    import semchunk
+
+    from bookctl.llm.tokens import get_encoding
+    from bookctl.pipeline.chunk import Chunker, strip_front_matter
+
+    enc = get_encoding("cl100k_base")
+    docs = corpus() * 5
+    size = sum(len(t.encode()) for _, t in docs)
+    ours = Chunker(max_tokens=BOUND)
+    headers = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
+    md_split = MarkdownHeaderTextSplitter(headers_to_split_on=headers, strip_headers=False)
+    rec = RecursiveCharacterTextSplitter.from_tiktoken_encoder(encoding_name="cl100k_base", chunk_size=BOUND,
+                                                               chunk_overlap=int(BOUND * 0.15))
+    markdown_rules = RecursiveRules([  # chonkie's "markdown" recipe, written out
+        RecursiveLevel(delimiters=["\n# ", "\n## ", "\n### ", "\n#### "], include_delim="next"),
+        RecursiveLevel(delimiters=["```\n"], include_delim="prev"),
+        RecursiveLevel(delimiters=["\n\n"]),
+        RecursiveLevel(delimiters=["\n"]),
+        RecursiveLevel(delimiters=[". ", "! ", "? "]),
+        RecursiveLevel(whitespace=True),
+        RecursiveLevel(),
+    ])
+    chonk = RecursiveChunker(tokenizer=enc, chunk_size=BOUND, rules=markdown_rules)
+    sem = semchunk.chunkerify(enc, BOUND, memoize=False)
+    bodies = [strip_front_matter(t) for _, t in docs]
+
+    runners = {
+        "bookctl (heading paths, fence-safe, 15% overlap)": lambda: [c.embed_text for n, t in docs for c in ours.chunk(t, n)],
+        "LangChain MarkdownHeaderTextSplitter + RecursiveCharacterTextSplitter (15% overlap)": lambda: [
+            d.page_content for b in bodies for d in rec.split_documents(md_split.split_text(b))],
+        "chonkie RecursiveChunker, markdown rules (no overlap)": lambda: [c.text for b in bodies for c in chonk.chunk(b)],
+        "semchunk (no overlap, memoize off)": lambda: [c for b in bodies for c in sem(b)],
+    }
+    best: dict[str, tuple[float, float, list[str]]] = {}
+    for _ in range(3):
+        for name, run in runners.items():
+            c, w = time.process_time(), time.perf_counter()
+            out = run()
+            wall, cpu = time.perf_counter() - w, time.process_time() - c
+            if name not in best or wall < best[name][0]:
+                best[name] = (wall, cpu, out)
+    ref = best[next(iter(runners))][0]
+    lines = [f"Corpus: {len(docs)} documents, {size / 1e6:.2f} MB (the search benchmark's), bound {BOUND} cl100k tokens. "
+             f"Best of 3 by wall, interleaved; load average at the end {os.getloadavg()[0]:.1f} on 2 CPUs shared with other jobs.",
+             "", "| chunker | wall | CPU | chunks | over the bound | bookctl's speed vs it |", "|---|---:|---:|---:|---:|---:|"]
+    for name, (wall, cpu, out) in best.items():
+        over = sum(1 for t in out if len(enc.encode_ordinary(t)) > BOUND)
+        lines.append(f"| {name} | {wall * 1000:.0f} ms | {cpu * 1000:.0f} ms | {len(out)} | {over} | {wall / ref:.2f}x |")
+    lines += ["", "Targets: >= 3x LangChain, >= 1x chonkie, 0 over the bound.",
+              "", f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, measured "
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(main())
