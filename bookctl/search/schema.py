@@ -14,10 +14,6 @@ alembic's autogenerate/compare so models and migrations stay in agreement on bot
 
 from __future__ import annotations
 
-from pgvector.sqlalchemy import VECTOR
-from sqlalchemy import LargeBinary
-
-EMBEDDING_TYPE = LargeBinary().with_variant(VECTOR(), "postgresql")
 FTS_TABLE = "chunks_fts"
 TSV_INDEX = "ix_chunks_tsv"
 HNSW_PREFIX = "ix_chunks_hnsw_"
