@@ -45,6 +45,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from bookctl.api.auth import TokenSigner, load_secret_key, make_current_user_provider, warn_if_header_mode
 from bookctl.api.errors import EXCEPTION_HANDLERS
 from bookctl.content.service import ContentService
+from bookctl.ops import OpsState, metrics
+from bookctl.ops.observe import RequestObserver
+from bookctl.ops.shutdown import Drain
 from bookctl.runtime import Runtime
 
 log = logging.getLogger("bookctl.api")
@@ -54,6 +57,7 @@ def controllers() -> list[type]:
     """Every controller of the app (a plain list: add yours here)."""
     from bookctl.api.content import ContentController
     from bookctl.api.health import HealthController
+    from bookctl.api.ops import OpsController
     from bookctl.api.onboarding import OnboardingController, PreferencesController
     from bookctl.api.progress import ProgressController
     from bookctl.api.users import UserController
@@ -61,7 +65,7 @@ def controllers() -> list[type]:
     from bookctl.api.personalize import PersonalizeController
     from bookctl.api.search import SearchController
 
-    return [HealthController, UserController, OnboardingController, PreferencesController, ContentController,
+    return [HealthController, OpsController, UserController, OnboardingController, PreferencesController, ContentController,
             ProgressController, PersonalizeController, SearchController]
 
 
@@ -95,6 +99,9 @@ def create_app(
         personalization = _personalization(runtime, generator)
     if embedder is None:
         embedder = _embedder(runtime)
+    metrics.enable()
+    drain = Drain(settings.shutdown_delay)
+    ops = OpsState(drain, llm_configured=generator is not None or bool(settings.openai_api_key or settings.openai_base_url))
 
     def _const(value: Any) -> Provide:
         def provider() -> Any:
@@ -109,6 +116,7 @@ def create_app(
         "embedder": _const(embedder),
         "generator": _const(generator),
         "personalization": _const(personalization),
+        "ops": _const(ops),
         "current_user_id": Provide(make_current_user_provider(signer, settings.auth)),
     }
     handlers: list[Any] = [*(controllers() if learner_api else _probes()), *extra_controllers]
@@ -133,8 +141,9 @@ def create_app(
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PUT", "DELETE"],
                       allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False)
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
+        on_startup=[drain.install],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
@@ -143,12 +152,16 @@ def create_app(
         debug=debug,
         **extras,
     )
+    # Outermost, around routing too (404s are logged and counted): request id, metrics, log line, draining 503.
+    app.asgi_handler = RequestObserver(app.asgi_handler, drain.is_draining)
+    return app
 
 
 def _probes() -> list[type]:
     from bookctl.api.health import HealthController
+    from bookctl.api.ops import OpsController
 
-    return [HealthController]
+    return [HealthController, OpsController]
 
 
 def _personalization(runtime: Runtime, generator: Any) -> Any:
@@ -176,9 +189,15 @@ def from_environment() -> Litestar:
 
     Each worker is an edge of its own: it reads the settings once and opens its own Runtime, closed at shutdown.
     """
-    from bookctl.config import load_settings
+    import os
 
-    runtime = Runtime.open(load_settings())
+    from bookctl.config import load_settings
+    from bookctl.ops.observe import configure_logging
+
+    settings = load_settings()
+    # a spawned worker starts with no logging set up
+    configure_logging(settings.log_format, request_lines=os.environ.get("BOOKCTL_ACCESS_LOG") != "off")
+    runtime = Runtime.open(settings)
     app = create_app(runtime)
     app.on_shutdown.append(runtime.close)
     return app

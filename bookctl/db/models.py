@@ -223,7 +223,7 @@ class PersonalizationClaim(Base):
 
     Taken by one conditional upsert (insert, or take over an expired lease), renewed by the live generator,
     deleted when the variant is stored or the generation fails. A killed generator stops renewing, so its
-    lease runs out and a waiter in any process takes over (issue 10, migration 0004)."""
+    lease runs out and a waiter in any process takes over (issue 10, migration 0005)."""
 
     __tablename__ = "personalization_claims"
 

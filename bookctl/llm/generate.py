@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 from bookctl.errors import NotConfiguredError, UpstreamError, UpstreamTimeoutError
+from bookctl.ops import metrics
 
 if TYPE_CHECKING:
     from bookctl.config import Settings
@@ -105,12 +106,15 @@ class OpenAIGenerator:
 
         while True:
             try:
-                return call()
+                completion = call()
+                metrics.llm_call(self.model, completion.tokens_in, completion.tokens_out)
+                return completion
             except Exception as exc:  # noqa: BLE001 - classified below
                 retryable, wait, error = self._classify(exc)
                 attempt += 1
                 if not retryable or attempt >= self.retry.attempts:
                     error.detail.setdefault("attempts", attempt)
+                    metrics.llm_failure(self.model)
                     raise error from exc
                 self.sleep(wait if wait is not None else self.retry.backoff(attempt - 1))
 
