@@ -19,7 +19,7 @@ from bookctl.ops import metrics
 
 log = logging.getLogger("bookctl.request")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_ALWAYS_SERVED = ("/healthz", "/metrics")  # liveness and scraping stay up while draining
+_ALWAYS_SERVED = ("/healthz", "/readyz", "/metrics")  # probes and scraping answer while draining
 
 
 class RequestObserver:
