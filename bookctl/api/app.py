@@ -38,6 +38,7 @@ from typing import Any, Sequence
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -149,6 +150,10 @@ def create_app(
         openapi_config=openapi,
         cors_config=cors if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
+        # Litestar would replace the root handler with its own text format: leave logging to the edge
+        # (`bookctl serve`: text or BOOKCTL_LOG_FORMAT=json), its logger propagating to whatever is there.
+        logging_config=LoggingConfig(configure_root_logger=False,
+                                     loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}}),
         debug=debug,
         **extras,
     )

@@ -101,6 +101,7 @@ def configure_logging(log_format: str, *, request_lines: bool = True, level: int
     """Root logging for `bookctl serve`: plain text, or one JSON object per line; `request_lines=False`
     (`--no-access-log`) silences the per-request line."""
     logging.getLogger("bookctl.request").setLevel(logging.INFO if request_lines else logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every start
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
