@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request.")] = True,
     ) -> None:
         """Serve the learner API (OpenAPI at /schema) under uvicorn."""
+        import logging
         import os
         import tempfile
 
@@ -30,6 +31,7 @@ def register(app: typer.Typer) -> None:
         from bookctl.api.app import create_app
         from bookctl.api.auth import load_secret_key
         from bookctl.cli.common import settings
+        from bookctl.errors import ConfigError
         from bookctl.ops.observe import configure_logging
         from bookctl.runtime import Runtime
 
@@ -42,7 +44,15 @@ def register(app: typer.Typer) -> None:
         options = dict(host=host, port=port, log_level=log_level, access_log=False, log_config=None)
         # Opened here even when workers run the app: bad settings fail now, once, with their variable's name,
         # the embedded database is migrated once, and the embedded signing key exists before any worker reads it.
-        runtime = Runtime.open(s)
+        try:
+            runtime = Runtime.open(s)
+        except ConfigError as exc:
+            if s.is_embedded_db:
+                raise
+            # A replica of a new release may start before `bookctl db upgrade` has run (or while the database
+            # is briefly away): it serves /healthz and names what is missing on /readyz until then.
+            logging.getLogger("bookctl.serve").warning("not ready: %s", exc.message)
+            runtime = Runtime.open(s, check_schema=False)
         try:
             if workers > 1:
                 load_secret_key(s)

@@ -36,7 +36,7 @@ def check_database(runtime: "Runtime") -> list[Check]:
         try:
             with runtime.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-                versions = list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+                versions = _versions(conn)
             break
         except DBAPIError as exc:
             if attempt == 1 and exc.connection_invalidated:
@@ -49,6 +49,15 @@ def check_database(runtime: "Runtime") -> list[Check]:
     return [Check("database", True, "reachable"),
             Check("migrations", at_head, f"at {head}" if at_head else
                   f"database at {', '.join(versions) or 'no revision'}, this release needs {head}: run `bookctl db upgrade`")]
+
+
+def _versions(conn) -> list[str]:
+    """The alembic_version rows; none when the database was never migrated (not an unreachable database)."""
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("alembic_version"):
+        return []
+    return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def check_store(store: Any) -> Check:

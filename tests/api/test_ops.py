@@ -146,7 +146,7 @@ def test_metrics_are_summed_over_workers(workspace) -> None:
     assert workspace.run("sync").code == 0
     env = {**workspace.subprocess_env(), "BOOKCTL_SECRET_KEY": "s" * 40}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with bookctl_serve(env, workspace.root, workers=2) as base:
+    with bookctl_serve(env, workspace.root, workers=2, timeout=120) as base:  # two spawned workers: slow on a busy box
         before = _healthz_count(httpx.get(base + "/metrics", timeout=10).text)
         for _ in range(40):  # new connections: uvicorn's workers share the socket, so both serve some
             httpx.get(base + "/healthz", timeout=10)
@@ -179,3 +179,27 @@ def test_version_flag(workspace) -> None:
 
     result = workspace.run("--version")
     assert result.code == 0 and result.stdout.strip() == f"bookctl {__version__}"
+
+
+@pytest.mark.slow
+def test_a_replica_started_before_the_upgrade_is_live_but_not_ready_until_it(workspace, tmp_path) -> None:
+    """Migrations run once per release, as a job: a new replica waits for it as not ready (it does not crash)."""
+    db = f"sqlite:///{tmp_path / 'release.db'}"  # not the embedded default: never auto-migrated
+    workspace.storage.mkdir(parents=True)  # the shared object store exists; only the schema is behind
+    port = free_port()
+    env = {**workspace.subprocess_env(), "BOOKCTL_DATABASE_URL": db, "PORT": str(port), "BOOKCTL_SECRET_KEY": "s" * 40,
+           "BOOKCTL_PERSONALIZATION": "off"}
+    proc = subprocess.Popen([sys.executable, "-m", "bookctl", "serve"], cwd=workspace.root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url, proc)
+        before = httpx.get(url + "/readyz", timeout=10)
+        assert before.status_code == 503 and before.json()["failing"] == ["migrations"], before.text
+        assert "no revision" in before.json()["checks"]["migrations"]["message"]
+        assert workspace.run("db", "upgrade", BOOKCTL_DATABASE_URL=db).code == 0
+        after = httpx.get(url + "/readyz", timeout=10)
+        assert after.status_code == 200, after.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
