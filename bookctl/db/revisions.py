@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 VERSIONS = Path(__file__).resolve().parents[1] / "migrations" / "versions"
@@ -30,7 +29,15 @@ def versions_fingerprint(versions: Path = VERSIONS) -> str:
 
 
 def cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache" if Path.home().is_dir() else tempfile.gettempdir())
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        home = Path.home()
+        if home.is_dir():
+            base = str(home / ".cache")
+        else:
+            import tempfile  # only without a home directory (some containers)
+
+            base = tempfile.gettempdir()
     return Path(base) / "bookctl" / "migration-head.json"
 
 

@@ -121,10 +121,3 @@ def render() -> tuple[bytes, str]:
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
-
-def mark_process_dead(pid: int) -> None:
-    """uvicorn's supervisor calls this for a worker that exited (multiprocess mode keeps its counters)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)
