@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from bookctl.api.deps import Injected, RuntimeDep
 from bookctl.ops import metrics
@@ -25,8 +26,11 @@ class Readiness(msgspec.Struct):
 class OpsController(Controller):
     tags = ["Operations"]
 
+    # Probes are for the load balancer, not API clients: kept out of the OpenAPI document (a 503 is their answer).
     @get("/readyz", security=[], summary="Readiness: database, migrations, object store, LLM, not draining",
-         sync_to_thread=True, responses={503: None})
+         include_in_schema=False,
+         sync_to_thread=True,
+         responses={503: ResponseSpec(data_container=Readiness, description="Not ready: `failing` names each part")})
     def readyz(self, runtime: RuntimeDep, ops: Injected) -> Response[Readiness]:
         checks = readiness(runtime, llm_configured=ops.llm_configured, is_draining=ops.drain.is_draining)
         failing = [c.name for c in checks if not c.ok]
