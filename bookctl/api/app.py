@@ -46,9 +46,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from bookctl.api.auth import TokenSigner, load_secret_key, make_current_user_provider, warn_if_header_mode
 from bookctl.api.errors import EXCEPTION_HANDLERS
 from bookctl.content.service import ContentService
-from bookctl.ops import OpsState, metrics
+from bookctl.ops import metrics
 from bookctl.ops.observe import RequestObserver
 from bookctl.ops.shutdown import Drain
+from bookctl.ops.state import OpsState
 from bookctl.runtime import Runtime
 
 log = logging.getLogger("bookctl.api")
