@@ -153,7 +153,8 @@ def render(by_workers: dict[int, dict[str, dict]], flight: dict, duration: int, 
               "the run). Processes beyond the core count cannot add throughput here, so the scaling column is a "
               "measure of this machine's contention, not of bookctl's limit: the design point it checks is that "
               "replicas share nothing but PostgreSQL rows (claims, miss log, progress), so on a replica per core "
-              "or per machine throughput adds up until PostgreSQL is the limit. The LLM-calls line is the "
+              "or per machine throughput is expected to add up until PostgreSQL is the limit (not measured here: "
+              "this machine cannot show it). The LLM-calls line is the "
               "correctness half and holds at any load.", "",
               f"Machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, measured "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
