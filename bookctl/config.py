@@ -54,6 +54,8 @@ class Settings:
     personalize_concurrency: int = 4
     personalize_miss_limit: int = 20
     personalize_miss_window: float = 3600.0
+    personalize_lease: float = 30.0  # seconds a generator's claim lives unless renewed (issue 10)
+    personalize_wait: float = 300.0  # seconds a request waits for another process's generation at most
     llm_price_table: Path | None = None
     # editors' review of variants (issue 15): `required` serves learners approved variants only
     variant_review: str = "off"
@@ -62,6 +64,11 @@ class Settings:
     # object stores (issue 9): uploads/deletes in flight at once, and attempts per S3 request (throttling, 5xx)
     storage_concurrency: int = 8
     storage_max_attempts: int = 5
+    # operations (issue 10): readiness needs an LLM unless personalization is off; request log format;
+    # seconds a SIGTERMed server keeps answering 503 (so the load balancer notices) before it stops listening
+    personalization: bool = True
+    log_format: str = "text"
+    shutdown_delay: float = 0.0
 
     @property
     def is_embedded_db(self) -> bool:
@@ -112,11 +119,16 @@ _ENV: dict[str, tuple[str, ...]] = {
     "personalize_concurrency": ("BOOKCTL_PERSONALIZE_CONCURRENCY",),
     "personalize_miss_limit": ("BOOKCTL_PERSONALIZE_MISS_LIMIT",),
     "personalize_miss_window": ("BOOKCTL_PERSONALIZE_MISS_WINDOW",),
+    "personalize_lease": ("BOOKCTL_PERSONALIZE_LEASE",),
+    "personalize_wait": ("BOOKCTL_PERSONALIZE_WAIT",),
     "llm_price_table": ("BOOKCTL_LLM_PRICE_TABLE",),
     "variant_review": ("BOOKCTL_VARIANT_REVIEW",),
     "editor_tokens": ("BOOKCTL_EDITOR_TOKENS",),
     "storage_concurrency": ("BOOKCTL_STORAGE_CONCURRENCY",),
     "storage_max_attempts": ("BOOKCTL_STORAGE_MAX_ATTEMPTS",),
+    "personalization": ("BOOKCTL_PERSONALIZATION",),
+    "log_format": ("BOOKCTL_LOG_FORMAT",),
+    "shutdown_delay": ("BOOKCTL_SHUTDOWN_DELAY",),
 }
 
 
@@ -213,6 +225,14 @@ def _coerce(name: str, source: str, value: object) -> object:
         return text
     if name == "editor_tokens":
         return _editor_tokens(source, value)
+    if name == "personalization":
+        if text.lower() not in _SWITCH:
+            raise ConfigError(f"{source} must be on or off; got {text!r}")
+        return _SWITCH[text.lower()]
+    if name == "log_format":
+        if text not in ("text", "json"):
+            raise ConfigError(f"{source} must be text or json; got {text!r}")
+        return text
     if name in _POSITIVE_INTS:
         try:
             number = int(text)
@@ -228,7 +248,9 @@ _PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
     "llm_timeout": (float, 0.001), "llm_max_attempts": (int, 1), "llm_backoff": (float, 0.0),
     "personalize_concurrency": (int, 1), "header_timeout": (float, 0.1), "body_timeout": (float, 0.1),
     "max_connections_per_ip": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
+    "personalize_lease": (float, 0.5), "personalize_wait": (float, 0.1), "shutdown_delay": (float, 0.0),
 }
+_SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
 _POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
                   "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024,
                   "storage_concurrency": 1, "storage_max_attempts": 1}

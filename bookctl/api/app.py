@@ -40,6 +40,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -48,6 +49,10 @@ from bookctl.api.auth import TokenSigner, load_secret_key, make_current_user_pro
 from bookctl.api.errors import EXCEPTION_HANDLERS
 from bookctl.api.limits import JSONDepthMiddleware
 from bookctl.content.service import ContentService
+from bookctl.ops import metrics
+from bookctl.ops.observe import RequestObserver
+from bookctl.ops.shutdown import Drain
+from bookctl.ops.state import OpsState
 from bookctl.runtime import Runtime
 
 log = logging.getLogger("bookctl.api")
@@ -57,6 +62,7 @@ def controllers() -> list[type]:
     """Every controller of the app (a plain list: add yours here)."""
     from bookctl.api.content import ContentController
     from bookctl.api.health import HealthController
+    from bookctl.api.ops import OpsController
     from bookctl.api.onboarding import OnboardingController, PreferencesController
     from bookctl.api.progress import ProgressController
     from bookctl.api.users import UserController
@@ -64,7 +70,7 @@ def controllers() -> list[type]:
     from bookctl.api.personalize import PersonalizeController
     from bookctl.api.search import SearchController
 
-    return [HealthController, UserController, OnboardingController, PreferencesController, ContentController,
+    return [HealthController, OpsController, UserController, OnboardingController, PreferencesController, ContentController,
             ProgressController, PersonalizeController, SearchController]
 
 
@@ -98,6 +104,9 @@ def create_app(
         personalization = _personalization(runtime, generator)
     if embedder is None:
         embedder = _embedder(runtime)
+    metrics.enable()
+    drain = Drain(settings.shutdown_delay)
+    ops = OpsState(drain, llm_configured=generator is not None or bool(settings.openai_api_key or settings.openai_base_url))
 
     def _const(value: Any) -> Provide:
         def provider() -> Any:
@@ -112,6 +121,7 @@ def create_app(
         "embedder": _const(embedder),
         "generator": _const(generator),
         "personalization": _const(personalization),
+        "ops": _const(ops),
         "current_user_id": Provide(make_current_user_provider(signer, settings.auth)),
     }
     handlers: list[Any] = [*(controllers() if learner_api else _probes()), *extra_controllers]
@@ -136,8 +146,9 @@ def create_app(
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PUT", "DELETE"],
                       allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False)
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
+        on_startup=[drain.install],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
@@ -145,15 +156,23 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         middleware=[DefineMiddleware(JSONDepthMiddleware, max_body_bytes=settings.max_body_bytes),
                     *extras.pop("middleware", [])],
+        # Litestar would replace the root handler with its own text format: leave logging to the edge
+        # (`bookctl serve`: text or BOOKCTL_LOG_FORMAT=json), its logger propagating to whatever is there.
+        logging_config=LoggingConfig(configure_root_logger=False,
+                                     loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}}),
         debug=debug,
         **extras,
     )
+    # Outermost, around routing too (404s are logged and counted): request id, metrics, log line, draining 503.
+    app.asgi_handler = RequestObserver(app.asgi_handler, drain.is_draining)
+    return app
 
 
 def _probes() -> list[type]:
     from bookctl.api.health import HealthController
+    from bookctl.api.ops import OpsController
 
-    return [HealthController]
+    return [HealthController, OpsController]
 
 
 def _personalization(runtime: Runtime, generator: Any) -> Any:
@@ -181,11 +200,16 @@ def from_environment() -> Litestar:
 
     Each worker is an edge of its own: it reads the settings once and opens its own Runtime, closed at shutdown.
     """
+    import os
+
     from bookctl.api.connections import GuardedH11Protocol
     from bookctl.config import load_settings
+    from bookctl.ops.observe import configure_logging
 
     settings = load_settings()
     GuardedH11Protocol.from_settings(settings)  # this worker's slow-client limits (serve passes the class by name)
+    # a spawned worker starts with no logging set up
+    configure_logging(settings.log_format, request_lines=os.environ.get("BOOKCTL_ACCESS_LOG") != "off")
     runtime = Runtime.open(settings)
     app = create_app(runtime)
     app.on_shutdown.append(runtime.close)

@@ -1,6 +1,7 @@
 """`bookctl serve [--host] [--port]`: the learner API under uvicorn.
 
 Settings and the Runtime are built here, at the edge, and handed to `bookctl.api.app.create_app`.
+`--host`/`--port` also come from BOOKCTL_HOST and PORT (what container platforms set).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
-        host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+        host: Annotated[str, typer.Option("--host", envvar="BOOKCTL_HOST", help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", envvar="PORT", min=1, max=65535, help="TCP port.")] = 8000,
         workers: Annotated[int, typer.Option("--workers", min=1, max=64,
                                              help="Worker processes (one per core is typical).")] = 1,
         log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
@@ -22,6 +23,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the learner API (OpenAPI at /schema) under uvicorn."""
         import logging
+        import os
+        import tempfile
 
         import uvicorn
 
@@ -29,22 +32,39 @@ def register(app: typer.Typer) -> None:
         from bookctl.api.connections import GuardedH11Protocol
         from bookctl.api.auth import load_secret_key
         from bookctl.cli.common import settings
+        from bookctl.errors import ConfigError
+        from bookctl.ops.observe import configure_logging
         from bookctl.runtime import Runtime
 
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         s = settings()
+        configure_logging(s.log_format, request_lines=access_log)
+        if not access_log:
+            os.environ["BOOKCTL_ACCESS_LOG"] = "off"  # read by worker processes too (from_environment)
+        # bookctl's own request line (with request id, JSON or text) replaces uvicorn's access log, and
+        # uvicorn's loggers go through the same root handler (log_config=None).
+        options = dict(host=host, port=port, log_level=log_level, access_log=False, log_config=None)
         # Opened here even when workers run the app: bad settings fail now, once, with their variable's name,
         # the embedded database is migrated once, and the embedded signing key exists before any worker reads it.
-        runtime = Runtime.open(s)
+        try:
+            runtime = Runtime.open(s)
+        except ConfigError as exc:
+            if s.is_embedded_db:
+                raise
+            # A replica of a new release may start before `bookctl db upgrade` has run (or while the database
+            # is briefly away): it serves /healthz and names what is missing on /readyz until then.
+            logging.getLogger("bookctl.serve").warning("not ready: %s", exc.message)
+            runtime = Runtime.open(s, check_schema=False)
         try:
             if workers > 1:
                 load_secret_key(s)
                 runtime.close()
-                uvicorn.run("bookctl.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
-                            log_level=log_level, access_log=access_log,
-                            http="bookctl.api.connections:GuardedH11Protocol")  # each worker configures it
+                # prometheus-client multiprocess mode: every worker writes its samples under one fresh directory,
+                # so /metrics on any worker reports the sum over all of them.
+                os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bookctl-metrics-"))
+                uvicorn.run("bookctl.api.app:from_environment", factory=True, workers=workers,
+                            http="bookctl.api.connections:GuardedH11Protocol", **options)  # each worker configures it
                 return
-            uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, access_log=access_log,
-                        http=GuardedH11Protocol.from_settings(s))  # slow-client limits (docs/serving.md)
+            uvicorn.run(create_app(runtime), http=GuardedH11Protocol.from_settings(s), **options)  # docs/serving.md
         finally:
             runtime.close()
+

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, MetaData, func
+from pgvector.sqlalchemy import VECTOR
+from sqlalchemy import JSON, DateTime, LargeBinary, MetaData, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -19,6 +20,10 @@ NAMING_CONVENTION = {
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# Embedding vectors: pgvector's `vector` (any dimension; see bookctl/search/schema.py for the per-dimension
+# HNSW indexes) on PostgreSQL, little-endian float32 bytes on SQLite.
+EMBEDDING_TYPE = LargeBinary().with_variant(VECTOR(), "postgresql")
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
-from bookctl.db.base import Base, JSONType, TimestampMixin, new_id, utcnow
+from bookctl.db.base import EMBEDDING_TYPE, Base, JSONType, TimestampMixin, new_id, utcnow
 
 LESSON_TYPES = ("lesson", "lab", "summary", "index")
 LESSON_STATUSES = ("planned", "written")
@@ -220,6 +220,21 @@ class PersonalizationReset(Base):
     cleared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PersonalizationClaim(Base):
+    """Cross-process single flight: the one process generating a variant section holds its claim row.
+
+    Taken by one conditional upsert (insert, or take over an expired lease), renewed by the live generator,
+    deleted when the variant is stored or the generation fails. A killed generator stops renewing, so its
+    lease runs out and a waiter in any process takes over (issue 10, migration 0005)."""
+
+    __tablename__ = "personalization_claims"
+
+    claim_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the variant (section) key
+    owner: Mapped[str] = mapped_column(String(64))  # a random id per generation attempt
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class PersonalizationBatch(Base):
     """An OpenAI Batch API job submitted by `bookctl personalize --batch`, collected by `--collect`."""
 
@@ -254,7 +269,6 @@ class RouteHistory(Base):
 
 
 # ---------------------------------------------------------------- search (issue 4)
-from bookctl.search.schema import EMBEDDING_TYPE  # noqa: E402
 
 
 class Chunk(Base):

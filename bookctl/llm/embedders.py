@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
 
 from bookctl.errors import ConfigError, UpstreamError, UpstreamTimeoutError
+from bookctl.ops import metrics
 
 if TYPE_CHECKING:
     from bookctl.config import Settings
@@ -62,6 +63,7 @@ class LocalEmbedder:
             return []
         self.stats.requests += 1
         self.stats.inputs += len(texts)
+        metrics.embedding_request("local")
         return MiniLM.get().embed(list(texts), on_progress=on_progress).tolist()
 
 
@@ -173,6 +175,7 @@ class OpenAIEmbedder:
             attempts[0] += 1
             with self._lock:
                 self.stats.requests += 1
+            metrics.embedding_request("openai")
             response = self.client.embeddings.create(model=self.model, input=batch)
             data = sorted(response.data, key=lambda d: d.index)
             if len(data) != len(batch):

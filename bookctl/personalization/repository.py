@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bookctl.db import models as m
@@ -120,6 +120,19 @@ def rejected_notes(session: Session, lesson_ids: list[uuid.UUID], prompt_version
     return {(r[0], r[1], r[2]): r[3] or "" for r in rows}
 
 
+def lock_learner_misses(session: Session, user_id: uuid.UUID, before: datetime) -> None:
+    """Serialize one learner's miss accounting across processes until the transaction ends, and forget misses
+    older than the window. Must be the transaction's first statement.
+
+    PostgreSQL: the learner's `users` row is locked (SELECT ... FOR UPDATE), so concurrent charges for the same
+    learner queue up while others proceed. SQLite: the prune is a write, and a write as a transaction's first
+    statement takes the database's single write lock (waiting out busy_timeout), so count-then-insert below is
+    atomic there too."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(m.User.id).where(m.User.id == user_id).with_for_update())
+    prune_misses(session, before, user_id)
+
+
 def count_misses(session: Session, user_id: uuid.UUID, since: datetime) -> int:
     return session.scalar(select(func.count()).select_from(m.PersonalizationMiss).where(
         m.PersonalizationMiss.user_id == user_id, m.PersonalizationMiss.created_at >= since)) or 0
@@ -147,6 +160,40 @@ def prune_misses(session: Session, before: datetime, user_id: uuid.UUID | None =
     if user_id is not None:
         query = query.where(m.PersonalizationMiss.user_id == user_id)
     return session.execute(query).rowcount or 0
+
+
+# ------------------------------------------------------------------ cross-process single flight (claims)
+
+def claim(session: Session, claim_key: str, owner: str, now: datetime, expires_at: datetime) -> str:
+    """Take the claim for `claim_key` unless a live one exists; returns the owner holding it afterwards.
+
+    One conditional upsert: insert, or take over the row only when its lease has run out. Both dialects
+    serialize concurrent upserts on the primary key, so exactly one caller's owner ends up in the row."""
+    table = m.PersonalizationClaim.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(claim_key=claim_key, owner=owner, expires_at=expires_at, created_at=now)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.claim_key],
+        set_={"owner": owner, "expires_at": expires_at, "created_at": now},
+        where=table.c.expires_at < now,
+    ))
+    return session.scalar(select(table.c.owner).where(table.c.claim_key == claim_key)) or ""
+
+
+def renew_claim(session: Session, claim_key: str, owner: str, expires_at: datetime) -> bool:
+    """Extend a live generator's lease; False when the claim is no longer ours (it expired and was taken)."""
+    table = m.PersonalizationClaim.__table__
+    result = session.execute(update(table).where(table.c.claim_key == claim_key, table.c.owner == owner)
+                             .values(expires_at=expires_at))
+    return (result.rowcount or 0) == 1
+
+
+def release_claim(session: Session, claim_key: str, owner: str) -> None:
+    table = m.PersonalizationClaim.__table__
+    session.execute(delete(table).where(table.c.claim_key == claim_key, table.c.owner == owner))
 
 
 def get_reset(session: Session, user_id: uuid.UUID) -> datetime | None:

@@ -1,8 +1,14 @@
 """Get-or-generate personalized variants: shared per profile, single flight, guarded, never partially cached.
 
-Single flight: within a process, one lock per cache key makes 100 concurrent requests for the same uncached
-(lesson, profile) cause exactly one generation (the others wait, then read the cached row). Across processes
-the table's unique constraint decides: a loser of the insert race discards its text and serves the winner's.
+Single flight, across processes: whoever generates a variant first takes its claim row in the database (one
+conditional upsert; see repository.claim) and renews the claim's lease while it works. Requests for the same
+variant in any process wait, polling the cache, and are served the stored result; if the generator dies its
+lease runs out and one waiter takes over. Within a process, one lock per cache key keeps the polling to one
+thread per key. The table's unique constraint stays the last word: a loser of an insert race (a generator
+whose lease was taken over) discards its text and serves the winner's.
+
+The per-learner miss limit is exact across processes: each charge locks the learner's miss log in the
+database before counting (repository.lock_learner_misses).
 
 The cache stores only complete variants that passed every guard; a failed generation writes nothing (and the
 learner's miss is refunded).
@@ -16,6 +22,7 @@ with `personalized: false` and a reason, and a learner's request never starts a 
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 import uuid
@@ -30,8 +37,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bookctl.db import models as m
 from bookctl.db.engine import unit_of_work
-from bookctl.errors import ConflictError, NotFoundError, RateLimitedError, UpstreamError, ValidationError
+from bookctl.errors import (
+    ConflictError, NotFoundError, RateLimitedError, UpstreamError, UpstreamTimeoutError, ValidationError,
+)
 from bookctl.llm.generate import Generator
+from bookctl.ops import metrics
 from bookctl.personalization import repository as repo
 from bookctl.curriculum.frontmatter import split_block
 from bookctl.personalization.guards import GuardFailure, check_variant, sections
@@ -78,7 +88,8 @@ class PersonalizationService:
                  concurrency: int = 4, miss_limit: int = 20, miss_window: float = 3600.0,
                  route_base: str = "/docs", section_chars: int = SECTION_CHARS,
                  prompt_version: str = PROMPT_VERSION, clock: Callable[[], datetime] = utcnow,
-                 generation_threads: int = 16, review_policy: str = "off") -> None:
+                 generation_threads: int = 16, review_policy: str = "off", lease: float = 30.0,
+                 wait_timeout: float = 300.0, poll_interval: float = 0.1) -> None:
         self.sessions, self.store, self.generator = sessions, store, generator
         self.concurrency = max(1, concurrency)
         self.miss_limit, self.miss_window = miss_limit, miss_window
@@ -92,13 +103,15 @@ class PersonalizationService:
         self.review_policy = review_policy
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        # cross-process single flight: a claim's lease, how long a waiter waits at most, how often it looks
+        self.lease, self.wait_timeout, self.poll_interval = lease, wait_timeout, poll_interval
 
     @classmethod
     def from_runtime(cls, runtime: "Runtime", generator: Generator) -> "PersonalizationService":
         s = runtime.settings
         return cls(runtime.sessions, runtime.store, generator, concurrency=s.personalize_concurrency,
                    miss_limit=s.personalize_miss_limit, miss_window=s.personalize_miss_window, route_base=s.route_base,
-                   review_policy=s.variant_review)
+                   review_policy=s.variant_review, lease=s.personalize_lease, wait_timeout=s.personalize_wait)
 
     def _session(self) -> ContextManager[Session]:
         # This service is its own edge for the single flight: each step (look up, charge a miss, store the
@@ -116,6 +129,7 @@ class PersonalizationService:
         """The variant of `lesson_ref` (slug or route) for this learner's current profile."""
         found = self.lookup(user_id, lesson_ref)
         if isinstance(found, Variant):
+            metrics.variant_cache(hit=True)
             return found
         key, source, profile, reset = found
         return self._generate_once(key, source, profile, user_id=user_id, reset=reset)
@@ -133,6 +147,7 @@ class PersonalizationService:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, self.lookup, user_id, lesson_ref)
         if isinstance(found, Variant):
+            metrics.variant_cache(hit=True)
             return found
         key, source, profile, reset = found
         flight = self._flights.get(key)
@@ -240,25 +255,94 @@ class PersonalizationService:
         (or a double click) cost one generation, and the second sees the first's result."""
         slug, bucket_path = source
         with self._key_locks.hold(key):
+            found = self._claim_or_wait(key, reset, replace_up_to)
+            if isinstance(found, Variant):
+                metrics.variant_cache(hit=True)
+                return found
+            claim_key, owner, replace_id, correction = found
+            metrics.variant_cache(hit=False)
+            try:
+                with self._renewing(claim_key, owner):
+                    miss_id = self._charge(user_id, key) if user_id is not None else None
+                    try:
+                        body = self._body(key, slug, bucket_path)
+                        started = time.perf_counter()
+                        generated = self.generate(body, profile, correction=correction)
+                        elapsed_ms = int((time.perf_counter() - started) * 1000)
+                    except BaseException:
+                        if miss_id is not None:
+                            self._refund(miss_id)
+                        raise
+                    return self._save(key, slug, profile, generated, replace_id, correction=correction,
+                                      elapsed_ms=elapsed_ms)
+            finally:
+                self._release(claim_key, owner)
+
+    def _claim_or_wait(self, key: CacheKey, reset: datetime | None, replace_up_to: datetime | None = None,
+                       ) -> Variant | tuple[str, str, uuid.UUID | None, str | None]:
+        """The servable cached variant, or this caller's claim on generating it:
+        (claim key, owner, row to replace, the editor's note when that row was rejected).
+
+        While another generator (in any process) holds a live claim, wait and look again; when it stores the
+        variant, serve it; when it fails or dies (its lease runs out), claim it ourselves."""
+        claim_key = hashlib.sha256(key.custom_id.encode()).hexdigest()
+        deadline = time.monotonic() + self.wait_timeout
+        waited = False
+        while True:
             with self._session() as session:
                 row = repo.get_variant(session, key)
-                wanted_new = replace_up_to is not None and row is not None and aware(row.created_at) <= replace_up_to
-                if row is not None and _fresh(row, reset) and not wanted_new:
+                if _servable(row, reset, replace_up_to):
                     return _variant(row, cached=True)
-                replace_id = row.id if row is not None else None
-                # a rejected variant is regenerated with the editor's note as a correction
-                correction = row.review_note if row is not None and row.review_status == "rejected" else None
-            miss_id = self._charge(user_id, key) if user_id is not None else None
-            try:
-                body = self._body(key, slug, bucket_path)
-                started = time.perf_counter()
-                generated = self.generate(body, profile, correction=correction)
-                elapsed_ms = int((time.perf_counter() - started) * 1000)
-            except BaseException:
-                if miss_id is not None:
-                    self._refund(miss_id)
-                raise
-            return self._save(key, slug, profile, generated, replace_id, correction=correction, elapsed_ms=elapsed_ms)
+                owner = uuid.uuid4().hex
+                now = utcnow()  # leases use the wall clock, never the injectable clock of the miss window
+                if repo.claim(session, claim_key, owner, now, now + timedelta(seconds=self.lease)) == owner:
+                    # Look again after winning: a generator that stored the variant and released its claim
+                    # between our first look and our claim must not cause a second generation. (It stores before
+                    # it releases, and this statement sees every commit made before our claim.)
+                    session.expire_all()
+                    row = repo.get_variant(session, key)
+                    if _servable(row, reset, replace_up_to):
+                        repo.release_claim(session, claim_key, owner)
+                        return _variant(row, cached=True)
+                    # a rejected variant is regenerated with the editor's note as a correction
+                    correction = row.review_note if row is not None and row.review_status == "rejected" else None
+                    return claim_key, owner, (row.id if row is not None else None), correction
+            if not waited:
+                waited = True
+                metrics.single_flight_wait()
+            if time.monotonic() > deadline:
+                raise UpstreamTimeoutError("another request is still generating this variant; retry shortly",
+                                           detail={"lesson_id": str(key.lesson_id), "waited_seconds": self.wait_timeout})
+            time.sleep(self.poll_interval * (0.5 + random.random()))  # jitter: waiters in N processes spread out
+
+    @contextmanager
+    def _renewing(self, claim_key: str, owner: str) -> Iterator[None]:
+        """Renew the claim's lease every third of it while the block runs (a live generator keeps its claim)."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.lease / 3):
+                try:
+                    with self._session() as session:
+                        if not repo.renew_claim(session, claim_key, owner, utcnow() + timedelta(seconds=self.lease)):
+                            return  # taken over after a stall: the unique constraint settles who is stored
+                except Exception:  # noqa: BLE001 - a failed renewal is retried at the next tick
+                    continue
+
+        thread = threading.Thread(target=renew, name="personalize-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+    def _release(self, claim_key: str, owner: str) -> None:
+        try:
+            with self._session() as session:
+                repo.release_claim(session, claim_key, owner)
+        except Exception:  # noqa: BLE001 - an unreleased claim only delays the next generator until its lease ends
+            pass
 
     def regenerate(self, variant_id: uuid.UUID) -> Variant:
         """An editor's "regenerate now": replace this variant in place (with the rejection note, if rejected),
@@ -327,6 +411,7 @@ class PersonalizationService:
         now = self.clock()
         since = now - timedelta(seconds=self.miss_window)
         with self._user_locks.hold(user_id), self._session() as session:
+            repo.lock_learner_misses(session, user_id, since)  # first: serializes this learner across processes
             used = repo.count_misses(session, user_id, since)
             if used >= self.miss_limit:
                 oldest = repo.oldest_miss(session, user_id, since) or now
@@ -335,7 +420,6 @@ class PersonalizationService:
                     f"personalization limit reached: {self.miss_limit} new variants per {self.miss_window:g}s; "
                     "cached variants are still served", detail={"limit": self.miss_limit, "window_seconds": self.miss_window,
                                                                  "retry_after": retry_after})
-            repo.prune_misses(session, since, user_id)
             return repo.add_miss(session, user_id, key.lesson_id, key.profile_hash, now)
 
     def _refund(self, miss_id: uuid.UUID) -> None:
@@ -441,6 +525,13 @@ def _lesson_text(raw: bytes) -> str:
 
 def lesson_text(raw: bytes) -> str:
     return _lesson_text(raw)
+
+
+def _servable(row: m.PersonalizedContent | None, reset: datetime | None, replace_up_to: datetime | None) -> bool:
+    """A stored variant this request may be served instead of generating (not an editor's regenerate target)."""
+    if row is None or not _fresh(row, reset):
+        return False
+    return replace_up_to is None or aware(row.created_at) > replace_up_to
 
 
 def _fresh(row: m.PersonalizedContent, reset: datetime | None) -> bool:

@@ -1,4 +1,5 @@
-"""Search schema pieces shared by the ORM models, the migration and alembic's env.
+"""Search schema pieces shared by the search code, the migration and alembic's env (the column type itself,
+EMBEDDING_TYPE, lives in bookctl.db.base: the models never import the search package).
 
 Dimensions vary by model (384 local MiniLM, 1536 text-embedding-3-small, ...). On PostgreSQL the
 `chunks.embedding` column is an untyped-dimension `vector`; HNSW needs a fixed dimension, so each
@@ -14,10 +15,6 @@ alembic's autogenerate/compare so models and migrations stay in agreement on bot
 
 from __future__ import annotations
 
-from pgvector.sqlalchemy import VECTOR
-from sqlalchemy import LargeBinary
-
-EMBEDDING_TYPE = LargeBinary().with_variant(VECTOR(), "postgresql")
 FTS_TABLE = "chunks_fts"
 TSV_INDEX = "ix_chunks_tsv"
 HNSW_PREFIX = "ix_chunks_hnsw_"

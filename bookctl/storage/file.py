@@ -18,6 +18,11 @@ class FileStore:
         self.url = url
         self.root = Path(url.removeprefix("file://"))
 
+    def ping(self) -> None:
+        """Cheap reachability check (readiness): the root is a readable directory. Raises StorageError."""
+        if not self.root.is_dir() or not os.access(self.root, os.R_OK | os.X_OK):
+            raise StorageError(f"the object store directory {self.root} does not exist or cannot be read")
+
     def _path(self, key: str) -> Path:
         parts = [p for p in key.split("/") if p]
         if not parts or any(p in (".", "..") for p in parts):
