@@ -26,7 +26,7 @@ from litestar import Controller, delete, post
 from litestar.params import JSONBody
 
 from bookctl.api.content import snapshot
-from bookctl.api.deps import Content, CurrentUserId, Injected
+from bookctl.api.deps import BEARER, Content, CurrentUserId, Injected
 from bookctl.api.errors import error_responses
 
 
@@ -53,8 +53,10 @@ class CacheCleared(msgspec.Struct):
 class PersonalizeController(Controller):
     path = "/api/personalize"
     tags = ["Personalization"]
+    security = BEARER
 
-    @post("/", status_code=200, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
+    @post("/", status_code=200, operation_id="personalizeLesson",
+          responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
           summary="The lesson adapted to your profile (cached, or generated now)")
     async def personalize(self, personalization: Injected, content: Content, current_user_id: CurrentUserId,
                           data: JSONBody[PersonalizeCreate]) -> Personalized:
@@ -66,7 +68,8 @@ class PersonalizeController(Controller):
         variant = await personalization.apersonalize(current_user_id, slug)
         return Personalized(**variant.as_contract())
 
-    @delete("/cache", status_code=200, sync_to_thread=True, responses=error_responses(401, 403, 404),
+    @delete("/cache", status_code=200, sync_to_thread=True, operation_id="clearPersonalizationCache",
+            responses=error_responses(400, 401, 403, 404, 503),
             summary="Stop serving you the current variants (they are regenerated for you, within your limit)")
     def clear_cache(self, personalization: Injected, current_user_id: CurrentUserId) -> CacheCleared:
         return CacheCleared(personalization.clear_cache(current_user_id))

@@ -26,12 +26,13 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from bookctl.api.app import create_app
-        from bookctl.api.auth import load_secret_key
         from bookctl.cli.common import settings
+        from bookctl.identity import check_bind, load_secret_key
         from bookctl.runtime import Runtime
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         s = settings()
+        check_bind(s, host)  # header mode stays on loopback unless BOOKCTL_ALLOW_HEADER_AUTH=1
         # Opened here even when workers run the app: bad settings fail now, once, with their variable's name,
         # the embedded database is migrated once, and the embedded signing key exists before any worker reads it.
         runtime = Runtime.open(s)
