@@ -7,6 +7,7 @@ from litestar.params import JSONBody
 
 from bookctl.api.deps import BEARER, CallerDep, CurrentUserId, RuntimeDep
 from bookctl.api.errors import error_responses
+from bookctl.api.strict import strict_body
 from bookctl.learners import preferences
 from bookctl.learners.schemas import OnboardingCreate, Preferences, PreferencesUpdate
 
@@ -17,6 +18,7 @@ class OnboardingController(Controller):
     security = BEARER
 
     @post("/", status_code=200, sync_to_thread=True, operation_id="submitOnboarding",
+          before_request=strict_body(OnboardingCreate),
           responses=error_responses(400, 401, 403, 404, 413, 503), summary="Submit the onboarding questionnaire")
     def submit(self, runtime: RuntimeDep, caller: CallerDep, data: JSONBody[OnboardingCreate]) -> Preferences:
         """The body's `user_id`, when sent, must be the caller's (403). In header mode it is the identity when no
@@ -37,7 +39,7 @@ class PreferencesController(Controller):
         with runtime.session() as session:
             return preferences.get_preferences(session, current_user_id)
 
-    @put("/", sync_to_thread=True, operation_id="updatePreferences",
+    @put("/", sync_to_thread=True, operation_id="updatePreferences", before_request=strict_body(PreferencesUpdate),
          responses=error_responses(400, 401, 403, 404, 413, 503),
          summary="Update your preferences (any subset of the six fields)")
     def update(self, runtime: RuntimeDep, current_user_id: CurrentUserId, data: JSONBody[PreferencesUpdate]) -> Preferences:
