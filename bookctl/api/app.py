@@ -142,7 +142,8 @@ def create_app(
         render_plugins=[SwaggerRenderPlugin()],
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PUT", "DELETE"],
-                      allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False)
+                      allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False,
+                      expose_headers=["Retry-After"])
     app = Litestar(
         route_handlers=handlers,
         dependencies=dependencies,

@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         runtime = Runtime.open(s)
         try:
             if workers > 1:
-                load_secret_key(s)
+                if s.auth != "jwt":
+                    load_secret_key(s)  # the embedded key exists before any worker reads it
                 runtime.close()
                 uvicorn.run("bookctl.api.app:from_environment", factory=True, workers=workers, host=host, port=port,
                             log_level=log_level, access_log=access_log)

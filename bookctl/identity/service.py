@@ -24,6 +24,7 @@ import logging
 import socket
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -40,7 +41,7 @@ log = logging.getLogger("bookctl.identity")
 @dataclass
 class Identity:
     mode: str
-    signer: TokenSigner
+    signer: TokenSigner | None  # bookctl's own tokens (token and header modes); None in jwt mode
     jwks: JWKSVerifier | None = None
 
     @classmethod
@@ -51,12 +52,13 @@ class Identity:
                                 audience=settings.jwt_audience or "", leeway=settings.jwt_leeway,
                                 cache_seconds=settings.jwks_cache_seconds,
                                 refetch_interval=settings.jwks_refetch_interval)
-        return cls(settings.auth, signer_from_settings(settings), jwks)
+            return cls(settings.auth, None, jwks)  # no BOOKCTL_SECRET_KEY needed: the provider signs
+        return cls(settings.auth, signer_from_settings(settings), None)
 
     @property
     def issues_tokens(self) -> bool:
         """Whether bookctl issues its own tokens (token and header modes) or the identity provider does (jwt)."""
-        return self.mode != "jwt"
+        return self.signer is not None and self.jwks is None
 
     def authenticate(self, session: Session, token: str) -> uuid.UUID:
         """The learner a bearer token belongs to (flushes a new user row in jwt mode; the caller commits)."""
@@ -70,6 +72,7 @@ class Identity:
         return self._own_token_user(session, token, for_refresh=False)
 
     def _own_token_user(self, session: Session, token: str, *, for_refresh: bool) -> uuid.UUID:
+        assert self.signer is not None  # token and header modes always have one
         claims = self.signer.verify(token, for_refresh=for_refresh)
         row = users.get_user_row(session, claims.user_id)  # NotFoundError: a user that does not exist
         if claims.user_created is None or claims.user_created != micros(row.created_at):
@@ -77,7 +80,7 @@ class Identity:
                                       detail={"reason": "user_recreated"})
         return claims.user_id
 
-    def refresh(self, session: Session, token: str) -> tuple[uuid.UUID, str, object]:
+    def refresh(self, session: Session, token: str) -> tuple[uuid.UUID, str, datetime]:
         """A new token for the holder of `token`, which may have expired up to the refresh window ago and may be
         signed with a previous key. Returns (user id, token, expires_at)."""
         if not self.issues_tokens:
@@ -85,11 +88,12 @@ class Identity:
                                   detail={"mode": self.mode})
         user_id = self._own_token_user(session, token.strip(), for_refresh=True)
         row = users.get_user_row(session, user_id)
-        new_token, expires_at = self.signer.issue(user_id, user_created=row.created_at)
+        new_token, expires_at = self.signer.issue(user_id, user_created=row.created_at)  # type: ignore[union-attr]
         return user_id, new_token, expires_at
 
-    def issue(self, user_id: uuid.UUID, created_at) -> tuple[str, object] | tuple[None, None]:
-        if not self.issues_tokens:
+    def issue(self, user_id: uuid.UUID, created_at: datetime) -> tuple[str | None, datetime | None]:
+        """A token for a user (token/header modes); (None, None) in jwt mode, where the provider issues them."""
+        if self.signer is None or not self.issues_tokens:
             return None, None
         return self.signer.issue(user_id, user_created=created_at)
 

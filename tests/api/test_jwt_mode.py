@@ -150,4 +150,12 @@ def test_jwt_mode_needs_its_settings():
                        "BOOKCTL_JWT_ISSUER": "https://auth.example", "BOOKCTL_JWT_AUDIENCE": "https://auth.example",
                        "BOOKCTL_SITE_BASE_URL": "https://x.github.io/ai-native-robotics/"})
     assert s.auth == "jwt" and s.site_base_url == "/ai-native-robotics"
+    # the provider signs: jwt mode needs no BOOKCTL_SECRET_KEY, even on a shared database
+    from bookctl.identity import Identity
+
+    shared = replace(s, database_url="postgresql+psycopg://u@db.example/bookctl")
+    identity = Identity.from_settings(shared)
+    assert identity.signer is None and not identity.issues_tokens
+    with pytest.raises(ConfigError):
+        Identity.from_settings(replace(shared, auth="token"))
     assert uuid.UUID(str(learner_id("https://auth.example", "abc")))
