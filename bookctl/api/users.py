@@ -37,7 +37,7 @@ class UserController(Controller):
                 user = users.get_user(session, user_id)
         else:
             if caller.header_user is not None and requested is not None and caller.header_user != requested:
-                caller.require(("user_id", requested))  # 403: the header and the body name different users
+                raise PermissionDeniedError("X-User-ID and user_id name different users", detail={"field": "user_id"})
             with runtime.session() as session:
                 user = users.create_user(session, requested or caller.header_user)
         token, expires_at = identity.issue(user.id, user.created_at)
