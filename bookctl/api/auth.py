@@ -25,7 +25,7 @@ Using it in a handler (any controller added to the app)::
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from litestar import Request
@@ -50,7 +50,7 @@ class Caller:
     runtime: Runtime
     authorization: str | None
     header_user: uuid.UUID | None
-    _verified: uuid.UUID | None = None
+    _verified: uuid.UUID | None = field(default=None, init=False)
 
     @property
     def mode(self) -> str:

@@ -29,8 +29,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bookctl.config import Settings
-from bookctl.db import models as m
-from bookctl.errors import AuthenticationError, ConfigError, ConflictError, PermissionDeniedError, ValidationError
+from bookctl.errors import (
+    AuthenticationError, ConfigError, ConflictError, NotFoundError, PermissionDeniedError, ValidationError,
+)
 from bookctl.identity.jwks import JWKSVerifier
 from bookctl.identity.tokens import TokenSigner, micros, signer_from_settings
 from bookctl.learners import users
@@ -74,8 +75,8 @@ class Identity:
     def _own_token_user(self, session: Session, token: str, *, for_refresh: bool) -> uuid.UUID:
         assert self.signer is not None  # token and header modes always have one
         claims = self.signer.verify(token, for_refresh=for_refresh)
-        row = users.get_user_row(session, claims.user_id)  # NotFoundError: a user that does not exist
-        if claims.user_created is None or claims.user_created != micros(row.created_at):
+        created = users.user_created_at(session, claims.user_id)  # NotFoundError: a user that does not exist
+        if claims.user_created is None or claims.user_created != micros(created):
             raise AuthenticationError("invalid token: it was issued to an earlier user with this id",
                                       detail={"reason": "user_recreated"})
         return claims.user_id
@@ -87,8 +88,8 @@ class Identity:
             raise ValidationError("in jwt mode tokens come from the identity provider: get a new one there",
                                   detail={"mode": self.mode})
         user_id = self._own_token_user(session, token.strip(), for_refresh=True)
-        row = users.get_user_row(session, user_id)
-        new_token, expires_at = self.signer.issue(user_id, user_created=row.created_at)  # type: ignore[union-attr]
+        created = users.user_created_at(session, user_id)
+        new_token, expires_at = self.signer.issue(user_id, user_created=created)  # type: ignore[union-attr]
         return user_id, new_token, expires_at
 
     def issue(self, user_id: uuid.UUID, created_at: datetime) -> tuple[str | None, datetime | None]:
@@ -100,8 +101,11 @@ class Identity:
 
 def ensure_user(session: Session, user_id: uuid.UUID) -> None:
     """Create the user row on first sight (jwt mode); a concurrent creation is fine."""
-    if session.get(m.User, user_id) is not None:
+    try:
+        users.user_created_at(session, user_id)
         return
+    except NotFoundError:
+        pass  # first sight
     try:
         users.create_user(session, user_id)
     except ConflictError:
