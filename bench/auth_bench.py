@@ -7,7 +7,7 @@ Three ways of answering "who is this?", in the same script (ratios, not wall-clo
 - jwt mode: an EdDSA (Ed25519) better-auth-style token verified against a cached JWKS (served on loopback, fetched
   once) + the user-exists check.
 
-Writes the `## Identity` section of BENCHMARKS.md. Not part of the test suite.
+Writes the `## Identity (issue 8)` section of BENCHMARKS.md (also via `bench/run.py auth`). Not part of the test suite.
 
     .venv/bin/python bench/auth_bench.py [--n 3000]
 """
@@ -15,8 +15,8 @@ Writes the `## Identity` section of BENCHMARKS.md. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jwt  # noqa: E402
 
@@ -34,7 +35,7 @@ from bookctl.learners import users  # noqa: E402
 from bookctl.runtime import Runtime  # noqa: E402
 from tests.fakes.jwks_server import JWKSServer, SigningKey  # noqa: E402
 
-OUT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+SECTION = "Identity (issue 8)"
 KEY = "bench-secret-key-0123456789abcdefghijkl"
 
 
@@ -49,7 +50,7 @@ def per_call_us(fn, n: int, repeats: int = 5) -> float:
     return statistics.median(samples)
 
 
-def main(n: int) -> list[tuple[str, float]]:
+def measure(n: int) -> list[tuple[str, float]]:
     tmp = Path(tempfile.mkdtemp(prefix="bookctl-authbench-"))
     settings = load_settings({"BOOKCTL_DATA_DIR": str(tmp), "BOOKCTL_SECRET_KEY": KEY})
     runtime = Runtime.open(settings)
@@ -86,31 +87,31 @@ def main(n: int) -> list[tuple[str, float]]:
         runtime.close()
 
 
-def write(rows: list[tuple[str, float]], n: int) -> None:
+def body(rows: list[tuple[str, float]], n: int) -> str:
     base = rows[0][1]
-    lines = ["## Identity", "",
-             f"`bench/auth_bench.py`: the cost of answering \"who is this?\" per request, in process, SQLite "
+    lines = [f"`bench/auth_bench.py`: the cost of answering \"who is this?\" per request, in process, SQLite "
              f"(mean of {n} calls, median of 5 repeats). The baseline is a bare PyJWT HS256 decode in the same run.",
              "", "| verification | µs per request | vs. baseline |", "|---|---:|---:|"]
     lines += [f"| {name} | {us:.0f} | {us / base:.1f}x |" for name, us in rows]
     lines += ["", "The database read is the price of tokens that do not outlive their user (a deleted and re-created "
-              "id does not revive old tokens); it is one primary-key read in its own short session.", "",
-              f"Machine: {platform.python_implementation()} {platform.python_version()}, measured "
-              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.", ""]
-    section = "\n".join(lines)
-    text = OUT.read_text(encoding="utf-8") if OUT.exists() else "# Benchmarks\n"
-    if "## Identity" in text:
-        text = re.sub(r"## Identity\n.*?(?=\n## |\Z)", section.rstrip("\n") + "\n", text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    OUT.write_text(text, encoding="utf-8")
+              "id does not revive old tokens); it is one prebuilt primary-key read in its own short session.", "",
+              f"Machine: {os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
+              f"load average {os.getloadavg()[0]:.1f} while measuring (absolute µs scale with the load; the "
+              f"ratios are the result), {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC."]
+    return "\n".join(lines)
+
+
+def main(n: int = 3000) -> str:
+    """The section body (bench/run.py writes it under `## {SECTION}`)."""
+    return body(measure(n), n)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
-    result = main(args.n)
-    for name, us in result:
-        print(f"{us:8.0f} µs  {name}")
-    write(result, args.n)
+    from run import RESULTS, update_section
+
+    text = main(args.n)
+    print(text)
+    RESULTS.write_text(update_section(RESULTS.read_text(encoding="utf-8"), SECTION, text), encoding="utf-8")
