@@ -1,7 +1,8 @@
 """`POST /api/personalize` and `DELETE /api/personalize/cache`.
 
 POST: the variant of a lesson for the caller's current profile, in the contract shape
-``{personalized_content, cached, generated_at}``. The lesson is named by ``lesson_slug`` (a slug or a route);
+``{personalized_content, cached, generated_at}``. The lesson is named by ``lesson_slug``: a slug, a route or the
+site's ``window.location.pathname`` (bookctl.content.resolver; the site's baseUrl is stripped);
 its canonical synced body is what gets personalized. ``original_content``, which the contract's frontend sends,
 is accepted and IGNORED: client text never reaches the LLM and never decides what is cached.
 404: unknown user or lesson, a planned (unwritten) lesson, or a user who has not completed onboarding.
