@@ -112,6 +112,8 @@ class TokenSigner:
             created = int(created) if created is not None else None
         except jwt.InvalidSignatureError:
             raise AuthenticationError("invalid token: bad signature", detail={"reason": "signature"}) from None
+        except jwt.InvalidIssuerError:
+            raise AuthenticationError("invalid token: not issued by bookctl", detail={"reason": "issuer"}) from None
         except (jwt.PyJWTError, ValueError, TypeError):
             raise AuthenticationError("invalid token: malformed", detail={"reason": "malformed"}) from None
         limit = expires + (self.refresh_window if for_refresh else 0)
