@@ -28,6 +28,7 @@ class SigningKey:
     alg: str
     kid: str
     private: Any
+    bare: bool = False  # publish without "alg"/"use" (allowed by RFC 7517; the algorithm follows from kty/crv)
 
     @classmethod
     def generate(cls, alg: str = "EdDSA", kid: str | None = None) -> "SigningKey":
@@ -44,7 +45,7 @@ class SigningKey:
     def public_jwk(self) -> dict[str, Any]:
         algorithm = {"EdDSA": OKPAlgorithm, "RS256": RSAAlgorithm, "ES256": ECAlgorithm}[self.alg]
         jwk = algorithm.to_jwk(self.private.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
+        return {**jwk, "kid": self.kid} if self.bare else {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
     def sign(self, claims: dict[str, Any], *, headers: dict[str, Any] | None = None) -> str:
         return jwt.encode(claims, self.private, algorithm=self.alg, headers={"kid": self.kid, **(headers or {})})

@@ -47,6 +47,14 @@ def test_accepts_each_algorithm(idp, alg):
     assert str(v.learner(key.sign(idp.claims(uid)))) == uid
 
 
+@pytest.mark.parametrize("alg", ["EdDSA", "RS256", "ES256"])
+def test_keys_published_without_alg_or_use(idp, alg):
+    key = SigningKey.generate(alg)
+    key.bare = True
+    idp.publish(key)
+    assert verifier(idp).verify(key.sign(idp.claims("x")))["sub"] == "x"
+
+
 def _reason(v: JWKSVerifier, token: str) -> str:
     with pytest.raises(AuthenticationError) as err:
         v.verify(token)
