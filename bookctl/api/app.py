@@ -155,6 +155,9 @@ def create_app(
         **extras,
     )
     app.on_startup.append(lambda: document_error_headers(app.openapi_schema))
+    # one verifier per process (the JWKS cache and its refetch limit): other edges mounted in this app (the MCP
+    # server) take it from here rather than building their own
+    app.state.identity = identity
     return app
 
 
