@@ -18,6 +18,8 @@ from tests.fakes.jwks_server import JWKSServer, SigningKey, b64
 from tests.fakes.openai_server import FakeOpenAI, PersonalizeFake
 from tests.personalization.conftest import make_generator
 
+# a profile of its own: variants are shared per profile, and the session's database is shared with other tests
+PROFILE = {**ONBOARDING, "education_level": "professional", "ai_ml_experience": "advanced", "preferred_language": "ur"}
 ROUTE = "/docs/Physical-AI-Foundations/what-is-physical-ai/lesson-embodiment-hypothesis"
 SLUG = "what-is-physical-ai/lesson-embodiment-hypothesis"
 
@@ -64,7 +66,7 @@ def test_a_better_auth_learner_completes_the_journey(stack):
     assert http.get(f"/api/user/{user_id}", headers=auth).status_code == 200
     created = http.post("/api/user/create", json={"user_id": user_id}, headers=auth)
     assert created.status_code == 201 and created.json()["id"] == user_id and created.json()["token"] is None
-    r = http.post("/api/onboarding", json={**ONBOARDING, "user_id": user_id}, headers=auth)
+    r = http.post("/api/onboarding", json={**PROFILE, "user_id": user_id}, headers=auth)
     assert r.status_code == 200, r.text
     r = http.post("/api/personalize", json={"lesson_slug": ROUTE + "/", "original_content": "ignored"}, headers=auth)
     assert r.status_code == 200, r.text
