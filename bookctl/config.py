@@ -14,7 +14,7 @@ from typing import Mapping
 from bookctl.errors import ConfigError
 
 DATA_DIR = Path(".bookctl")
-AUTH_MODES = ("token", "header")
+AUTH_MODES = ("token", "header", "jwt")
 STORAGE_SCHEMES = ("file", "s3", "mcp+http", "mcp+https", "mcp+sse")
 
 
@@ -69,6 +69,18 @@ class Settings:
     personalization: bool = True
     log_format: str = "text"
     shutdown_delay: float = 0.0
+    # identity (issue 8): jwt mode (the site's identity provider), token rotation, header mode's guard rail,
+    # and the site's baseUrl stripped from lesson pathnames at request time
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway: int = 30  # seconds of clock skew allowed on exp/nbf/iat
+    jwks_refetch_interval: float = 30.0  # at most one JWKS refetch for an unknown kid per this many seconds
+    jwks_cache_seconds: float = 300.0  # the JWKS is re-read after this long (the last good one is kept if it fails)
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)  # still verify, never sign
+    token_refresh_window: int = 30 * 24 * 3600  # seconds after expiry a token may still be refreshed
+    allow_header_auth: bool = False
+    site_base_url: str = ""
 
     @property
     def is_embedded_db(self) -> bool:
@@ -129,6 +141,16 @@ _ENV: dict[str, tuple[str, ...]] = {
     "personalization": ("BOOKCTL_PERSONALIZATION",),
     "log_format": ("BOOKCTL_LOG_FORMAT",),
     "shutdown_delay": ("BOOKCTL_SHUTDOWN_DELAY",),
+    "jwks_url": ("BOOKCTL_JWKS_URL",),
+    "jwt_issuer": ("BOOKCTL_JWT_ISSUER",),
+    "jwt_audience": ("BOOKCTL_JWT_AUDIENCE",),
+    "jwt_leeway": ("BOOKCTL_JWT_LEEWAY",),
+    "jwks_refetch_interval": ("BOOKCTL_JWKS_REFETCH_INTERVAL",),
+    "jwks_cache_seconds": ("BOOKCTL_JWKS_CACHE_SECONDS",),
+    "previous_secret_keys": ("BOOKCTL_PREVIOUS_SECRET_KEYS",),
+    "token_refresh_window": ("BOOKCTL_TOKEN_REFRESH_WINDOW",),
+    "allow_header_auth": ("BOOKCTL_ALLOW_HEADER_AUTH",),
+    "site_base_url": ("BOOKCTL_SITE_BASE_URL",),
 }
 
 
@@ -162,6 +184,12 @@ def _build(raw: dict[str, tuple[str, object]]) -> Settings:
     data_dir = Path(values.get("data_dir", DATA_DIR))  # type: ignore[arg-type]
     values.setdefault("database_url", default_database_url(data_dir))
     values.setdefault("storage_url", f"file://{data_dir / 'storage'}")
+    if values.get("auth") == "jwt":
+        missing = [var for name, var in (("jwks_url", "BOOKCTL_JWKS_URL"), ("jwt_issuer", "BOOKCTL_JWT_ISSUER"),
+                                         ("jwt_audience", "BOOKCTL_JWT_AUDIENCE")) if not values.get(name)]
+        if missing:
+            raise ConfigError(f"BOOKCTL_AUTH=jwt needs {', '.join(missing)} (the identity provider's JWKS URL, "
+                              "the issuer and the audience its tokens carry)")
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -233,6 +261,33 @@ def _coerce(name: str, source: str, value: object) -> object:
         if text not in ("text", "json"):
             raise ConfigError(f"{source} must be text or json; got {text!r}")
         return text
+    if name in _IDENTITY_NUMBERS:  # (type, minimum)
+        kind, minimum = _IDENTITY_NUMBERS[name]
+        try:
+            number = kind(text)
+        except ValueError:
+            raise ConfigError(f"{source} must be a number; got {text!r}") from None
+        if number < minimum:
+            raise ConfigError(f"{source} must be at least {minimum}; got {number}")
+        return number
+    if name == "jwks_url":
+        if not text.startswith(("http://", "https://")):
+            raise ConfigError(f"{source} must be an http:// or https:// URL; got {text!r}")
+        return text
+    if name == "previous_secret_keys":
+        items = value if isinstance(value, list) else text.split(",")
+        return tuple(str(k).strip() for k in items if str(k).strip())
+    if name == "allow_header_auth":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{source} must be 1 or 0; got {text!r}")
+    if name == "site_base_url":
+        from urllib.parse import urlsplit
+
+        path = urlsplit(text).path if "://" in text else text  # a full URL is allowed; only its path matters
+        return "/" + path.strip("/") if path.strip("/") else ""
     if name in _POSITIVE_INTS:
         try:
             number = int(text)
@@ -251,6 +306,10 @@ _PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
     "personalize_lease": (float, 0.5), "personalize_wait": (float, 0.1), "shutdown_delay": (float, 0.0),
 }
 _SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
+_IDENTITY_NUMBERS: dict[str, tuple[type, float]] = {
+    "jwt_leeway": (int, 0), "jwks_refetch_interval": (float, 0.0), "jwks_cache_seconds": (float, 1.0),
+    "token_refresh_window": (int, 0),
+}
 _POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
                   "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024,
                   "storage_concurrency": 1, "storage_max_attempts": 1}

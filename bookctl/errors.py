@@ -162,3 +162,11 @@ class UpstreamError(BookctlError):
 class UpstreamTimeoutError(UpstreamError):
     status_code = 503
     kind = "upstream_timeout"
+
+
+class IdentityProviderUnavailableError(BookctlError):
+    """The identity provider's JWKS cannot be fetched and no cached key can verify the token (503)."""
+
+    exit_code = 1
+    status_code = 503
+    kind = "identity_provider_unavailable"

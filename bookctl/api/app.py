@@ -16,8 +16,12 @@ Adding a controller (search, personalization, ...)
    - `content: ContentService`    the cached book tree, lesson lookup by slug or route, lesson markdown
    - `embedder`, `generator`      whatever was passed to `create_app` (None when not configured)
    - `personalization`            the app's one PersonalizationService
-   - `signer: TokenSigner`        issues/verifies tokens (users controller only, normally)
+   - `caller: Caller`             the request's identity claims; `caller.require(("user_id", id))` when a path or
+                                  body also names a user (bookctl.api.auth)
+   - `identity: Identity`         token/JWT verification and issuing (bookctl.identity; users controller only)
 
+   User-scoped controllers declare `security = BEARER` (bookctl.api.deps) so the OpenAPI says so; public
+   operations say nothing (the app has no global security requirement).
    Mark them with the aliases in `bookctl.api.deps` (Litestar 2.23+ deprecates inferred dependencies):
    `runtime: RuntimeDep, current_user_id: CurrentUserId, content: Content, generator: Injected`.
    Database work is synchronous: declare handlers `sync_to_thread=True` and use
@@ -45,9 +49,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from bookctl.api.auth import TokenSigner, load_secret_key, make_current_user_provider, warn_if_header_mode
-from bookctl.api.errors import EXCEPTION_HANDLERS
+from bookctl.api.auth import current_user_id, make_caller_provider
+from bookctl.api.errors import EXCEPTION_HANDLERS, document_error_headers
 from bookctl.api.limits import JSONDepthMiddleware
+from bookctl.identity import Identity, warn_if_header_mode
 from bookctl.content.service import ContentService
 from bookctl.ops import metrics
 from bookctl.ops.observe import RequestObserver
@@ -97,7 +102,7 @@ def create_app(
     endpoints (`bookctl review` serves only the page and the probes).
     """
     settings = runtime.settings
-    signer = TokenSigner(load_secret_key(settings), settings.token_ttl)
+    identity = Identity.from_settings(settings)
     warn_if_header_mode(settings.auth)
     content = content or ContentService(runtime)
     if personalization is None:
@@ -116,13 +121,16 @@ def create_app(
 
     dependencies = {
         "runtime": _const(runtime),
-        "signer": _const(signer),
+        "signer": _const(identity.signer),
+        "identity": _const(identity),
         "content": _const(content),
         "embedder": _const(embedder),
         "generator": _const(generator),
         "personalization": _const(personalization),
         "ops": _const(ops),
-        "current_user_id": Provide(make_current_user_provider(signer, settings.auth)),
+        "caller": Provide(make_caller_provider(identity, runtime), sync_to_thread=False),
+        # sync in a worker thread: verifying a token may read the database (and, in jwt mode, the JWKS)
+        "current_user_id": Provide(current_user_id, sync_to_thread=True),
     }
     handlers: list[Any] = [*(controllers() if learner_api else _probes()), *extra_controllers]
     extras: dict[str, Any] = {}
@@ -138,14 +146,17 @@ def create_app(
         description="Onboarding, preferences, content, progress and recommendations for the personalized textbook. "
                     "Errors are always {error, message, detail}.",
         components=Components(security_schemes={
-            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="bookctl-hmac",
-                                          description="The token returned by POST /api/user/create"),
+            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
+                                          description="token mode: the token from POST /api/user/create (or "
+                                                      "/api/user/token/refresh); jwt mode: the identity provider's "
+                                                      "JWT. User-scoped operations declare it; public ones have "
+                                                      "security: []"),
         }),
-        security=[{"BearerToken": []}],
         render_plugins=[SwaggerRenderPlugin()],
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PUT", "DELETE"],
-                      allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False)
+                      allow_headers=["Authorization", "Content-Type", "X-User-ID"], allow_credentials=False,
+                      expose_headers=["Retry-After"])
     app = Litestar(
         route_handlers=handlers,
         on_startup=[drain.install],
@@ -163,6 +174,10 @@ def create_app(
         debug=debug,
         **extras,
     )
+    app.on_startup.append(lambda: document_error_headers(app.openapi_schema))
+    # one verifier per process (the JWKS cache and its refetch limit): other edges mounted in this app (the MCP
+    # server) take it from here rather than building their own
+    app.state.identity = identity
     # Outermost, around routing too (404s are logged and counted): request id, metrics, log line, draining 503.
     app.asgi_handler = RequestObserver(app.asgi_handler, drain.is_draining)
     return app

@@ -1,176 +1,111 @@
-"""Authentication: signed bearer tokens, and the `current_user_id` dependency every user-scoped handler uses.
+"""The API's auth edge: turns request headers into the caller's identity, using `bookctl.identity` (which holds
+every verification rule, shared with the MCP server).
 
-Token format (no third-party dependency): ``base64url(payload_json) + "." + base64url(HMAC-SHA256(key, payload))``
-with payload ``{"sub": "<user uuid>", "iat": <unix>, "exp": <unix>, "v": 1}``. Tokens are verified in
-constant time; an expired, forged or malformed token is a 401.
+Dependencies registered app-wide by `create_app`:
+- `caller: Caller` what the request claims: its bearer token (verified on use) and its `X-User-ID`. Handlers whose
+  path or body also names a user (`GET /api/user/{user_id}`, `POST /api/onboarding`) call
+  ``caller.require(("user_id", the_id))``: every id named must be the same user (else 403).
+- `current_user_id: uuid.UUID` = ``caller.require()``: the authenticated learner. Naming it makes a handler
+  user-scoped.
 
-Modes (``BOOKCTL_AUTH``):
-- ``token`` (default): ``Authorization: Bearer <token>`` is required. ``X-User-ID``, when also sent, must be
-  the token's user (else 403).
-- ``header`` (local development of the existing frontend only): ``X-User-ID`` is trusted as is. A loud
-  warning is logged at start-up.
+Modes (``BOOKCTL_AUTH``), see `bookctl.identity.service`:
+- ``token`` (default) and ``jwt``: `Authorization: Bearer <token>` is required; `X-User-ID`, when also sent, must
+  be the token's user (else 403). It is never trusted alone.
+- ``header`` (local development of the existing site only): identity comes from `X-User-ID`, else from the
+  path's `user_id`, else from the body's `user_id`; two that disagree are a 403. A loud warning is logged, and
+  `bookctl serve` refuses a non-loopback host unless BOOKCTL_ALLOW_HEADER_AUTH=1.
 
 Using it in a handler (any controller added to the app)::
 
     @get("/mine", sync_to_thread=True)
-    def mine(self, current_user_id: uuid.UUID, runtime: Runtime) -> ...:
+    def mine(self, current_user_id: CurrentUserId, runtime: RuntimeDep) -> ...:
         ...
-
-`current_user_id` is registered app-wide in `create_app`, so a handler only names the parameter.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import logging
-import os
-import secrets
-import tempfile
-import time
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import HeaderParameter
 
-from bookctl.config import Settings
-from bookctl.errors import AuthenticationError, ConfigError, PermissionDeniedError, ValidationError
+from bookctl.errors import AuthenticationError, PermissionDeniedError
+from bookctl.identity import Identity, resolve_claims
+from bookctl.identity.service import warn_if_header_mode  # noqa: F401  (re-exported)
+from bookctl.identity.tokens import TokenSigner, load_secret_key  # noqa: F401  (re-exported)
+from bookctl.runtime import Runtime
 
-log = logging.getLogger("bookctl.api.auth")
-
-MIN_KEY_LENGTH = 32
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+X_USER_ID_DOC = ("The learner's id (a UUID). In header mode it is the identity; in token and jwt modes it is "
+                 "optional and must match the bearer token's user (else 403)")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+@dataclass
+class Caller:
+    """The identity claims of one request; the token is verified (once) when first needed."""
 
+    identity: Identity
+    runtime: Runtime
+    authorization: str | None
+    header_user: uuid.UUID | None
+    _verified: uuid.UUID | None = field(default=None, init=False)
 
-@dataclass(frozen=True)
-class TokenSigner:
-    key: bytes
-    ttl: int
+    @property
+    def mode(self) -> str:
+        return self.identity.mode
 
-    def issue(self, user_id: uuid.UUID, *, now: float | None = None, ttl: int | None = None) -> tuple[str, datetime]:
-        issued = int(time.time() if now is None else now)
-        expires = issued + (self.ttl if ttl is None else ttl)
-        payload = json.dumps({"sub": str(user_id), "iat": issued, "exp": expires, "v": 1},
-                             separators=(",", ":")).encode()
-        body = _b64(payload)
-        sig = _b64(hmac.new(self.key, body.encode("ascii"), hashlib.sha256).digest())
-        return f"{body}.{sig}", datetime.fromtimestamp(expires, tz=timezone.utc)
+    @property
+    def bearer(self) -> str | None:
+        if not self.authorization:
+            return None
+        scheme, _, token = self.authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("Authorization must be 'Bearer <token>'", detail={"reason": "scheme"})
+        return token.strip()
 
-    def verify(self, token: str, *, now: float | None = None) -> uuid.UUID:
-        """The token's user id; AuthenticationError if it is malformed, forged or expired."""
-        try:
-            body, sig = token.split(".")
-            expected = hmac.new(self.key, body.encode("ascii"), hashlib.sha256).digest()
-            if not hmac.compare_digest(expected, _unb64(sig)):
-                raise AuthenticationError("invalid token: bad signature")
-            payload = json.loads(_unb64(body))
-            user_id = uuid.UUID(payload["sub"])
-            expires = int(payload["exp"])
-        except AuthenticationError:
-            raise
-        except Exception:  # noqa: BLE001 - any malformed token is the same 401
-            raise AuthenticationError("invalid token: malformed") from None
-        if (time.time() if now is None else now) >= expires:
-            raise AuthenticationError("token expired: create a new user session", detail={"expired": True})
+    def authenticated(self) -> uuid.UUID | None:
+        """The bearer token's user (blocking: may read the database and the JWKS), or None without a token."""
+        if self._verified is None:
+            token = self.bearer
+            if token is None:
+                return None
+            with self.runtime.session() as session:
+                self._verified = self.identity.authenticate(session, token)
+        return self._verified
+
+    def require(self, *claims: tuple[str, uuid.UUID | None]) -> uuid.UUID:
+        """The caller's user id; every id the request names (X-User-ID, then `claims`) must agree with it."""
+        named = [("X-User-ID", self.header_user), *claims]
+        user_id = resolve_claims(self.authenticated(), named, trust_claims=self.mode == "header")
+        if user_id is None:
+            raise AuthenticationError(self._missing_message(), detail={"reason": "missing"})
         return user_id
 
-
-def load_secret_key(settings: Settings) -> bytes:
-    """`BOOKCTL_SECRET_KEY`, or for the embedded default a key generated once into <data_dir>/secret_key (0600).
-
-    The key is never logged.
-    """
-    if settings.secret_key:
-        if len(settings.secret_key) < MIN_KEY_LENGTH:
-            raise ConfigError(f"BOOKCTL_SECRET_KEY must be at least {MIN_KEY_LENGTH} characters long")
-        return settings.secret_key.encode()
-    if not settings.is_embedded_db:
-        raise ConfigError("BOOKCTL_SECRET_KEY must be set when BOOKCTL_DATABASE_URL is not the embedded default "
-                          "(e.g. BOOKCTL_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))'))")
-    path = Path(settings.data_dir) / "secret_key"
-    if not path.exists():
-        _create_key_file(path)
-    key = path.read_text().strip()
-    if len(key) < MIN_KEY_LENGTH:
-        raise ConfigError(f"{path} holds a signing key that is too short; delete it to generate a new one")
-    return key.encode()
+    def _missing_message(self) -> str:
+        if self.mode == "jwt":
+            return "missing bearer token: send 'Authorization: Bearer <JWT from the identity provider>'"
+        if self.mode == "header":
+            return "no user: send X-User-ID (or a bearer token)"
+        return "missing bearer token: send 'Authorization: Bearer <token>' (from POST /api/user/create)"
 
 
-def _create_key_file(path: Path) -> None:
-    """Write a new key whole into a private temp file, then link it into place: the file appears complete or
-    not at all, so a process racing this one never reads it empty. If another process linked first, its
-    key wins and every process reads that one back."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".secret_key.", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(temp, path)  # atomic, and fails if the key already exists (unlike rename)
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(temp)
-
-
-def _parse_user_header(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value.strip())
-    except ValueError:
-        raise ValidationError("X-User-ID must be a UUID", detail={"field": "X-User-ID", "value": value[:64]}) from None
-
-
-def make_current_user_provider(signer: TokenSigner, mode: str):
-    """Build the `current_user_id` dependency for one app (mode: token | header)."""
-
-    async def current_user_id(
+def make_caller_provider(identity: Identity, runtime: Runtime):
+    def caller(
         request: Request,
-        x_user_id: Annotated[str | None, HeaderParameter(name="X-User-ID", required=False,
-                                                         description="Optional; must match the bearer token's user")]
-        = None,
-    ) -> uuid.UUID:
-        header_user = _parse_user_header(x_user_id) if x_user_id else None
-        authorization = request.headers.get("authorization")
-        if authorization:
-            scheme, _, token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise AuthenticationError("Authorization must be 'Bearer <token>'")
-            user_id = signer.verify(token.strip())
-            if header_user is not None and header_user != user_id:
-                raise PermissionDeniedError("X-User-ID does not match the bearer token's user",
-                                            detail={"field": "X-User-ID"})
-            return user_id
-        if mode == "header" and header_user is not None:
-            return header_user
-        raise AuthenticationError("missing bearer token: send 'Authorization: Bearer <token>' "
-                                  "(from POST /api/user/create)")
+        x_user_id: Annotated[uuid.UUID | None, HeaderParameter(name="X-User-ID", required=False,
+                                                               description=X_USER_ID_DOC)] = None,
+    ) -> Caller:
+        return Caller(identity, runtime, request.headers.get("authorization"), x_user_id)
 
-    return current_user_id
+    return caller
+
+
+def current_user_id(caller: NamedDependency[Caller]) -> uuid.UUID:
+    return caller.require()
 
 
 def require_same_user(current_user_id: uuid.UUID, requested: uuid.UUID) -> None:
     if current_user_id != requested:
         raise PermissionDeniedError("you can only access your own user", detail={"user_id": str(requested)})
-
-
-def warn_if_header_mode(mode: str) -> None:
-    if mode == "header":
-        log.warning("!" * 78)
-        log.warning("BOOKCTL_AUTH=header: X-User-ID is TRUSTED WITHOUT A TOKEN. Anyone can act as any user.")
-        log.warning("Use this only for local development of the frontend, never in production.")
-        log.warning("!" * 78)

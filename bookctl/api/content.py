@@ -8,10 +8,10 @@ import anyio
 from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
-from bookctl.api.deps import Content, CurrentUserId, RuntimeDep, Signer
+from bookctl.api.deps import Content
 from bookctl.api.errors import error_responses
 from bookctl.content import schemas as s
-from bookctl.content.service import ContentService, Snapshot
+from bookctl.content.service import Snapshot
 
 CONTENT_SUFFIX = "/content"
 
@@ -26,26 +26,26 @@ class ContentController(Controller):
     tags = ["Content"]
     security = []
 
-    @get("/book", responses=error_responses(404), summary="The whole book: parts, chapters, lessons")
+    @get("/book", operation_id="getBook", responses=error_responses(404), summary="The whole book: parts, chapters, lessons")
     async def book(self, content: Content) -> s.Book:
         return (await snapshot(content)).book
 
-    @get("/parts", responses=error_responses(404), summary="Every part, with counts")
+    @get("/parts", operation_id="listParts", responses=error_responses(404), summary="Every part, with counts")
     async def parts(self, content: Content) -> list[s.PartSummary]:
         return (await snapshot(content)).part_summaries
 
-    @get("/parts/{number:int}", responses=error_responses(400, 404), summary="One part with its chapters")
+    @get("/parts/{number:int}", operation_id="getPart", responses=error_responses(400, 404), summary="One part with its chapters")
     async def part(self, content: Content, number: FromPath[int]) -> s.Part:
         await snapshot(content)
         return content.part(number)
 
-    @get("/chapters/{number:int}", responses=error_responses(400, 404),
+    @get("/chapters/{number:int}", operation_id="getChapter", responses=error_responses(400, 404),
          summary="One chapter (global number) with its lessons")
     async def chapter(self, content: Content, number: FromPath[int]) -> s.Chapter:
         await snapshot(content)
         return content.chapter(number)
 
-    @get("/lessons", responses=error_responses(301, 400, 404), summary="A lesson by its route (?route=/docs/...)")
+    @get("/lessons", operation_id="getLessonByRoute", responses=error_responses(301, 400, 404), summary="A lesson by its route (?route=/docs/...)")
     async def lesson_by_route(
         self, content: Content,
         route: Annotated[str, QueryParameter(name="route", min_length=1, max_length=500,
@@ -54,17 +54,16 @@ class ContentController(Controller):
         await snapshot(content)
         return content.lesson(route)
 
-    @get("/lessons/{ref:path}", responses=error_responses(301, 400, 404, 503),
+    @get("/lessons/{ref:path}", operation_id="getLesson", responses=error_responses(301, 400, 404, 503),
          summary="A lesson by slug or route; append /content for its markdown")
     async def lesson(self, content: Content, ref: FromPath[str]) -> s.Lesson | s.LessonContent:
         """`ref` is a slug (`what-is-physical-ai/lesson-embodiment-hypothesis`) or a route
         (`docs/Physical-AI-Foundations/...`, trailing slash optional). With a `/content` suffix the response is
         the lesson's markdown (`LessonContent`); a planned lesson then gives a 404 saying it has no content yet.
         """
-        snap = await snapshot(content)
+        await snapshot(content)
         ref = ref.strip("/")
-        entry = snap.find(ref)
-        if entry is not None or not ref.endswith(CONTENT_SUFFIX):
+        if content.candidates(ref) or not ref.endswith(CONTENT_SUFFIX):
             return content.lesson(ref)
         base = ref[: -len(CONTENT_SUFFIX)]
         content.entry(base)  # 404 before touching the store

@@ -129,11 +129,36 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
-    503: "A backing service is unavailable",
+    429: "Rate limited: retry after the number of seconds in the Retry-After header",
+    502: "An upstream service (the LLM, embeddings) failed after retries",
+    503: "A backing service (LLM, object store, identity provider's JWKS) is unavailable; "
+         "Retry-After says when to try again when known",
 }
+
+#: statuses whose responses may carry Retry-After (documented on every operation that lists them)
+RETRY_AFTER_STATUSES = ("429", "503")
 
 
 def error_responses(*codes: int) -> dict[int, ResponseSpec]:
     """OpenAPI documentation of the error responses a handler may give (all in the ErrorResponse shape)."""
     return {code: ResponseSpec(data_container=ErrorResponse, description=_DESCRIPTIONS.get(code, "Error"))
             for code in codes}
+
+
+def document_error_headers(openapi) -> None:
+    """Add the `Retry-After` header to every documented 429/503 response (Litestar's ResponseSpec cannot
+    declare response headers). Runs once at start-up, before the schema is first served."""
+    from litestar.openapi.spec import OpenAPIHeader, Schema
+    from litestar.openapi.spec.enums import OpenAPIType
+
+    header = OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER, minimum=0),
+                           description="Seconds to wait before retrying")
+    for path_item in (openapi.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(path_item, method, None)
+            if operation is not None and operation.security is None:
+                operation.security = []  # public: say so explicitly (there is no global requirement either)
+            for status, response in ((operation.responses or {}).items() if operation else ()):
+                if status in RETRY_AFTER_STATUSES and hasattr(response, "headers"):
+                    response.headers = {**(response.headers or {}), "Retry-After": header}
+

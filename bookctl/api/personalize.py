@@ -1,7 +1,8 @@
 """`POST /api/personalize` and `DELETE /api/personalize/cache`.
 
 POST: the variant of a lesson for the caller's current profile, in the contract shape
-``{personalized_content, cached, generated_at}``. The lesson is named by ``lesson_slug`` (a slug or a route);
+``{personalized_content, cached, generated_at}``. The lesson is named by ``lesson_slug``: a slug, a route or the
+site's ``window.location.pathname`` (bookctl.content.resolver; the site's baseUrl is stripped);
 its canonical synced body is what gets personalized. ``original_content``, which the contract's frontend sends,
 is accepted and IGNORED: client text never reaches the LLM and never decides what is cached.
 404: unknown user or lesson, a planned (unwritten) lesson, or a user who has not completed onboarding.
@@ -26,7 +27,7 @@ from litestar import Controller, delete, post
 from litestar.params import JSONBody
 
 from bookctl.api.content import snapshot
-from bookctl.api.deps import Content, CurrentUserId, Injected
+from bookctl.api.deps import BEARER, Content, CurrentUserId, Injected
 from bookctl.api.errors import error_responses
 
 
@@ -53,8 +54,10 @@ class CacheCleared(msgspec.Struct):
 class PersonalizeController(Controller):
     path = "/api/personalize"
     tags = ["Personalization"]
+    security = BEARER
 
-    @post("/", status_code=200, responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
+    @post("/", status_code=200, operation_id="personalizeLesson",
+          responses=error_responses(400, 401, 403, 404, 413, 429, 502, 503),
           summary="The lesson adapted to your profile (cached, or generated now)")
     async def personalize(self, personalization: Injected, content: Content, current_user_id: CurrentUserId,
                           data: JSONBody[PersonalizeCreate]) -> Personalized:
@@ -66,7 +69,8 @@ class PersonalizeController(Controller):
         variant = await personalization.apersonalize(current_user_id, slug)
         return Personalized(**variant.as_contract())
 
-    @delete("/cache", status_code=200, sync_to_thread=True, responses=error_responses(401, 403, 404),
+    @delete("/cache", status_code=200, sync_to_thread=True, operation_id="clearPersonalizationCache",
+            responses=error_responses(400, 401, 403, 404, 503),
             summary="Stop serving you the current variants (they are regenerated for you, within your limit)")
     def clear_cache(self, personalization: Injected, current_user_id: CurrentUserId) -> CacheCleared:
         return CacheCleared(personalization.clear_cache(current_user_id))

@@ -35,7 +35,7 @@ class SearchController(Controller):
     tags = ["Search"]
     security = []
 
-    @post("/", status_code=200, sync_to_thread=True, responses=error_responses(400, 502, 503),
+    @post("/", status_code=200, sync_to_thread=True, operation_id="searchBook", responses=error_responses(400, 502, 503),
           summary=f"Hybrid lexical + semantic search over the book (query ≤ {MAX_QUERY_CHARS} chars, limit ≤ {MAX_LIMIT})")
     def search(self, data: JSONBody[SearchQuery], runtime: RuntimeDep, embedder: Injected) -> SearchResponse:
         from bookctl.search.query import search, validate

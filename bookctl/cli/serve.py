@@ -30,13 +30,14 @@ def register(app: typer.Typer) -> None:
 
         from bookctl.api.app import create_app
         from bookctl.api.connections import GuardedH11Protocol
-        from bookctl.api.auth import load_secret_key
         from bookctl.cli.common import settings
         from bookctl.errors import ConfigError
+        from bookctl.identity import check_bind, load_secret_key
         from bookctl.ops.observe import configure_logging
         from bookctl.runtime import Runtime
 
         s = settings()
+        check_bind(s, host)  # header mode stays on loopback unless BOOKCTL_ALLOW_HEADER_AUTH=1
         configure_logging(s.log_format, request_lines=access_log)
         if not access_log:
             os.environ["BOOKCTL_ACCESS_LOG"] = "off"  # read by worker processes too (from_environment)
@@ -56,7 +57,8 @@ def register(app: typer.Typer) -> None:
             runtime = Runtime.open(s, check_schema=False)
         try:
             if workers > 1:
-                load_secret_key(s)
+                if s.auth != "jwt":
+                    load_secret_key(s)  # the embedded key exists before any worker reads it
                 runtime.close()
                 # prometheus-client multiprocess mode: every worker writes its samples under one fresh directory,
                 # so /metrics on any worker reports the sum over all of them.

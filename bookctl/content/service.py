@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.curriculum.routes import strip_number_prefix
 from bookctl.content import schemas as s
+from bookctl.content.resolver import candidates, doc_id, resolve
 from bookctl.db import models as m
 from bookctl.errors import LessonMovedError, NotFoundError, StorageError
 from bookctl.runtime import Runtime
@@ -67,6 +68,7 @@ class Snapshot:
     by_slug: dict[str, LessonEntry] = field(default_factory=dict)
     by_route: dict[str, LessonEntry] = field(default_factory=dict)
     by_doc_id: dict[str, LessonEntry] = field(default_factory=dict)  # the file's path under docs/, as written or unprefixed
+    doc_id_clashes: dict[str, list[LessonEntry]] = field(default_factory=dict)  # unprefixed ids several files share
     parts: dict[int, s.Part] = field(default_factory=dict)
     parts_by_id: dict[uuid.UUID, s.Part] = field(default_factory=dict)
     chapters: dict[int, s.Chapter] = field(default_factory=dict)
@@ -77,21 +79,11 @@ class Snapshot:
     #: Derived data other services compute once per snapshot (it is replaced, never changed, on a sync).
     memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
-    def find(self, ref: str) -> LessonEntry | None:
-        """A lesson by slug (`chapter/lesson`), by route (`/docs/...`, trailing slash optional) or by its file's
-        Docusaurus doc id (`01-Part/01-chapter/02-lesson-x`, number prefixes optional, `docs/` and `.md` allowed),
-        which is what a frontend that knows only the file tends to send."""
-        ref = ref.strip()
-        bare = ref.strip("/")
-        if not bare:
-            return self.by_route.get("/") or None
-        entry = self.by_slug.get(bare) or self.by_route.get("/" + bare)
-        if entry is None:
-            entry = self.by_doc_id.get(_doc_id(bare))
-        base = self.route_base.strip("/")
-        if entry is None and base and bare.startswith(base + "/"):  # the route base in front of a slug
-            entry = self.by_slug.get(bare[len(base) + 1:])
-        return entry
+    def find(self, ref: str, site_base: str = "") -> LessonEntry | None:
+        """The one lesson `ref` names (slug, route, doc id or site pathname: see `bookctl.content.resolver`), or
+        None when it names none or several."""
+        found = candidates(self, ref, site_base)
+        return found[0] if len(found) == 1 else None
 
     def moved(self, ref: str) -> LessonEntry | None:
         """The lesson that was served at route `ref` before it moved (None when `ref` never was a route)."""
@@ -203,9 +195,12 @@ class ContentService:
             if row.route:
                 snap.by_route[row.route.rstrip("/") or "/"] = entry
             if row.source_path:
-                doc_id = _doc_id(row.source_path)
-                snap.by_doc_id[doc_id] = entry
-                snap.by_doc_id.setdefault("/".join(strip_number_prefix(p) for p in doc_id.split("/")), entry)
+                file_id = doc_id(row.source_path)
+                snap.by_doc_id[file_id] = entry
+                unprefixed = "/".join(strip_number_prefix(p) for p in file_id.split("/"))
+                other = snap.by_doc_id.setdefault(unprefixed, entry)
+                if other is not entry:  # two files differing only in number prefixes: never guess between them
+                    snap.doc_id_clashes.setdefault(unprefixed, []).append(entry)
             if chapter is not None:
                 chapter_lessons[chapter.id].append(summary)
                 chapter_lesson_ids[chapter.id].append(row.id)
@@ -280,16 +275,16 @@ class ContentService:
         return chapter
 
     def entry(self, ref: str) -> LessonEntry:
-        """A lesson by slug or route; NotFoundError naming what was asked for."""
+        """A lesson by slug, route, doc id or the site's pathname; NotFoundError naming what was asked for (with
+        the candidates when `ref` is ambiguous); LessonMovedError for an old route of a moved lesson."""
         snap = self.snapshot()
         # An old route of a moved lesson is answered before the doc-id guess (which might still match its file).
         if ref.strip().strip("/") not in snap.by_slug and (moved := snap.moved(ref)) is not None:
             raise LessonMovedError(ref.strip()[:500], moved.lesson.route, moved.lesson.slug)
-        entry = snap.find(ref)
-        if entry is None:
-            raise NotFoundError(f"no lesson with slug or route {ref.strip()[:200]!r}",
-                                detail={"lesson": ref.strip()[:200]})
-        return entry
+        return resolve(snap, ref, self.runtime.settings.site_base_url)
+
+    def candidates(self, ref: str) -> list[LessonEntry]:
+        return candidates(self.snapshot(), ref, self.runtime.settings.site_base_url)
 
     def lesson(self, ref: str) -> s.Lesson:
         return self.entry(ref).lesson
@@ -334,14 +329,6 @@ class ContentService:
                                "(run `bookctl sync --verify`)", detail={"lesson": lesson.slug})
         return s.LessonContent(slug=lesson.slug, route=lesson.route, title=lesson.title,
                                content_hash=lesson.content_hash, format="markdown", content=text)
-
-
-def _doc_id(path: str) -> str:
-    """`docs/01-a/02-b.md` -> `01-a/02-b`."""
-    path = path.strip("/").removeprefix("docs/")
-    for suffix in (".mdx", ".md"):
-        path = path.removesuffix(suffix)
-    return path
 
 
 def _is_uuid(value: str) -> bool:

@@ -59,12 +59,22 @@ class User(Struct):
 
 
 class UserCreated(Struct):
-    """The new user plus the bearer token that identifies them from now on."""
+    """The new user plus the bearer token that identifies them from now on (token mode). In jwt mode the identity
+    provider issues tokens, so `token` and `expires_at` are null."""
 
     id: uuid.UUID
     created_at: datetime
     updated_at: datetime
     onboarding_completed: bool
+    token: str | None
+    token_type: Literal["bearer"]
+    expires_at: datetime | None
+
+
+class TokenRefreshed(Struct):
+    """A fresh bearer token (signed with the current key) for the holder of a valid or recently expired one."""
+
+    user_id: uuid.UUID
     token: str
     token_type: Literal["bearer"]
     expires_at: datetime

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,19 @@ def get_user_row(session: Session, user_id: uuid.UUID) -> m.User:
     if row is None:
         raise NotFoundError(f"user {user_id} not found", detail={"user_id": str(user_id)})
     return row
+
+
+_USERS = m.User.__table__.c
+_CREATED_AT = select(_USERS.created_at).where(_USERS.id == bindparam("user_id"))
+
+
+def user_created_at(session: Session, user_id: uuid.UUID) -> datetime:
+    """When the user was created (what binds a token to this life of the user); NotFoundError if there is none.
+    A Core statement, not `session.get`: every authenticated request runs it, and the ORM costs ~5x the CPU."""
+    created = session.execute(_CREATED_AT, {"user_id": user_id}).scalar()
+    if created is None:
+        raise NotFoundError(f"user {user_id} not found", detail={"user_id": str(user_id)})
+    return created
 
 
 def get_user(session: Session, user_id: uuid.UUID) -> User:

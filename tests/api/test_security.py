@@ -50,15 +50,18 @@ def test_a_valid_token_for_a_user_that_does_not_exist_is_404(client, method, pat
 
 
 def test_expired_and_tampered_tokens_are_rejected(client):
-    user_id, _ = new_user(client)
+    user_id, headers = new_user(client)
     signer = TokenSigner(SECRET.encode(), 3600)
     expired, _ = signer.issue(uuid.UUID(user_id), now=time.time() - 7200)
     body = assert_error(client.get(f"/api/user/{user_id}", headers={"Authorization": f"Bearer {expired}"}), 401)
     assert "expired" in body["message"]
-    valid, _ = signer.issue(uuid.UUID(user_id))
-    payload, sig = valid.split(".")
-    other = signer.issue(uuid.uuid4())[0].split(".")[0]
-    assert_error(client.get(f"/api/user/{user_id}", headers={"Authorization": f"Bearer {other}.{sig}"}), 401)
+    valid = headers["Authorization"].removeprefix("Bearer ")
+    head, payload, sig = valid.split(".")
+    other = signer.issue(uuid.uuid4())[0].split(".")[1]
+    assert_error(client.get(f"/api/user/{user_id}", headers={"Authorization": f"Bearer {head}.{other}.{sig}"}), 401)
+    # a token of this user that does not carry its creation time (`uct`) is not bound to it: refused
+    unbound = signer.issue(uuid.UUID(user_id))[0]
+    assert_error(client.get(f"/api/user/{user_id}", headers={"Authorization": f"Bearer {unbound}"}), 401)
     assert client.get(f"/api/user/{user_id}", headers={"Authorization": f"Bearer {valid}"}).status_code == 200
 
 
