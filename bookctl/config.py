@@ -54,6 +54,8 @@ class Settings:
     variant_review: str = "off"
     # (reviewer name, token) pairs from BOOKCTL_EDITOR_TOKENS="ana:tok1,sam:tok2" (a bare token is "editor")
     editor_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # MCP server (issue 12): over stdio, the learner is the one this bearer token names
+    mcp_user_token: str | None = field(default=None, repr=False)
 
     @property
     def is_embedded_db(self) -> bool:
@@ -103,6 +105,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "llm_price_table": ("BOOKCTL_LLM_PRICE_TABLE",),
     "variant_review": ("BOOKCTL_VARIANT_REVIEW",),
     "editor_tokens": ("BOOKCTL_EDITOR_TOKENS",),
+    "mcp_user_token": ("BOOKCTL_MCP_USER_TOKEN",),
 }
 
 

@@ -11,10 +11,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from bookctl.cli import book, db, personalize, review, search, serve
+    from bookctl.cli import book, db, mcp, personalize, review, search, serve
 
     book.register(app)
     app.add_typer(db.app, name="db")
+    app.add_typer(mcp.app, name="mcp")
     serve.register(app)
     search.register(app)
     personalize.register(app)

@@ -1,0 +1,114 @@
+"""`bookctl mcp ...`: the book for AI assistants over the Model Context Protocol.
+
+- `bookctl mcp serve [--transport stdio|streamable-http|sse] [--host] [--port]`: the MCP server (docs/mcp.md).
+- `bookctl mcp tools [--markdown|--json]`: the server's tools, listed by the server itself (docs/mcp.md's table).
+
+Settings, the Runtime and the services are built here, at the edge, and passed to `bookctl.mcp.server`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import typer
+
+from bookctl.cli.common import JsonOpt
+
+app = typer.Typer(no_args_is_help=True, help="The book for AI assistants (Model Context Protocol).")
+
+Transport = Literal["stdio", "streamable-http", "sse"]
+
+
+@app.command("serve")
+def serve(
+    transport: Annotated[str, typer.Option("--transport", help="stdio (for a local assistant), streamable-http "
+                                                              "(served at /mcp) or sse (served at /sse).")] = "stdio",
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on (HTTP transports).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port (HTTP transports).")] = 8001,
+) -> None:
+    """Serve the book's tools, resources and prompts to AI assistants.
+
+    Over stdio, BOOKCTL_MCP_USER_TOKEN (a bearer token from POST /api/user/create) names the learner for the
+    learner tools; over HTTP each request's `Authorization: Bearer` header does.
+    """
+    from bookctl.errors import UsageError
+
+    if transport not in ("stdio", "streamable-http", "sse"):
+        raise UsageError(f"--transport must be stdio, streamable-http or sse; got {transport!r}")
+    mcp_serve(transport, host=host, port=port)  # type: ignore[arg-type]
+
+
+def mcp_serve(transport: Transport, *, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Run the MCP server until it is stopped (stdin closes, or SIGINT/SIGTERM for HTTP)."""
+    import logging
+    import sys
+
+    from bookctl.cli.common import settings
+    from bookctl.mcp.server import build_server
+    from bookctl.runtime import Runtime
+
+    # stdout is the protocol on stdio: every log line goes to stderr
+    logging.basicConfig(level=logging.WARNING if transport == "stdio" else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    s = settings()
+    runtime = Runtime.open(s)
+    try:
+        deps = open_deps(runtime, stdio=transport == "stdio")
+        server = build_server(deps)
+        if transport == "stdio":
+            server.run("stdio")
+        elif transport == "sse":
+            server.run("sse", host=host, port=port)
+        else:
+            server.run("streamable-http", host=host, port=port)
+    finally:
+        runtime.close()
+
+
+def open_deps(runtime: Any, *, stdio: bool) -> Any:
+    """The services `create_app` would build, over this process's Runtime."""
+    import logging
+
+    from bookctl.api.auth import TokenSigner, load_secret_key
+    from bookctl.content.service import ContentService
+    from bookctl.errors import ConfigError
+    from bookctl.llm.embedders import make_embedder
+    from bookctl.llm.generate import OpenAIGenerator
+    from bookctl.mcp.identity import Identity
+    from bookctl.mcp.server import McpDeps
+    from bookctl.personalization.service import PersonalizationService
+
+    s = runtime.settings
+    try:
+        embedder = make_embedder(s)  # the local model loads on first use, not here
+    except ConfigError as exc:
+        logging.getLogger("bookctl.mcp").warning("search is lexical only: %s", exc.message)
+        embedder = None
+    signer = TokenSigner(load_secret_key(s), s.token_ttl)
+    # Over HTTP the token comes with each request; the environment's token is for a personal stdio setup only.
+    identity = Identity(signer.verify, stdio_token=s.mcp_user_token if stdio else None)
+    personalization = PersonalizationService.from_runtime(runtime, OpenAIGenerator.from_settings(s))
+    return McpDeps(runtime, ContentService(runtime), embedder, personalization, identity)
+
+
+@app.command("tools")
+def tools(
+    markdown: Annotated[bool, typer.Option("--markdown", help="The markdown table docs/mcp.md embeds.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the server's tools with their arguments (no database needed)."""
+    import sys
+
+    from bookctl.mcp.docs import list_tools, tools_markdown
+
+    listed = list_tools()
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps({"tools": listed}, sort_keys=True) + "\n")
+    elif markdown:
+        sys.stdout.write(tools_markdown(listed))
+    else:
+        for tool in listed:
+            who = "learner" if tool["learner"] else "public"
+            sys.stdout.write(f"{tool['name']:<22} {who:<8} {tool['summary']}\n")
