@@ -49,3 +49,12 @@ def tools_markdown(tools: list[dict[str, Any]]) -> str:
         summary = tool["summary"].replace("|", "\\|")
         rows.append(f"| `{tool['name']}` | {'yes' if tool['learner'] else 'no'} | {args} | {summary} |")
     return "\n".join(rows) + "\n"
+
+
+def with_table(document: str, table: str) -> str:
+    """`document` with the text between the tool-table markers replaced by `table`."""
+    head, start, rest = document.partition(TABLE_START)
+    _old, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        raise ValueError(f"the document lacks the markers {TABLE_START!r} ... {TABLE_END!r}")
+    return f"{head}{TABLE_START}\n{table}{TABLE_END}{tail}"

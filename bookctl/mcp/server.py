@@ -183,8 +183,8 @@ def _tools(server: MCPServer, deps: McpDeps) -> None:
                  annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=True))
     async def personalized_lesson(ctx: Context, ref: LessonRef) -> out.PersonalizedLesson:
         """The lesson adapted to the learner's profile (from onboarding): the shared variant for that profile,
-        generated on a miss. Misses count against the learner's hourly limit; cached variants are free. Needs
-        the learner's bearer token."""
+        generated on a miss. A miss counts against the learner's limit (BOOKCTL_PERSONALIZE_MISS_LIMIT per window);
+        a cached variant is free. Needs the learner's bearer token."""
         import anyio
 
         with tool_errors():
