@@ -94,7 +94,7 @@ async def _measure(base: str, queries: list[str], rounds: int, concurrency: int)
     return times
 
 
-def main(rounds: int = 4) -> str:
+def main(rounds: int = 4, lexical_only: bool = False) -> str:
     import anyio
 
     from bookctl.search.evaluate import load_queries
@@ -115,7 +115,7 @@ def main(rounds: int = 4) -> str:
         scenarios = [("hybrid", {}, (1,)),
                      ("lexical", {"BOOKCTL_EMBEDDINGS": "openai:none", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""},
                       (1, 8))]
-        for mode, extra, levels in scenarios:
+        for mode, extra, levels in scenarios[1:] if lexical_only else scenarios:
             with serve({**env, **extra}, ws.root, timeout=60) as base:
                 for concurrency in levels:
                     times = anyio.run(_measure, base, queries, rounds, concurrency)
@@ -150,4 +150,6 @@ def main(rounds: int = 4) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=4)
-    print(main(parser.parse_args().rounds))
+    parser.add_argument("--lexical-only", action="store_true", help="skip the (slow) hybrid scenario")
+    args = parser.parse_args()
+    print(main(args.rounds, args.lexical_only))

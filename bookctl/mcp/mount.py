@@ -27,6 +27,7 @@ def mcp_mount(deps: McpDeps, *, path: str = MOUNT_PATH) -> tuple[Any, Callable[[
     # reached by host name behind proxies, learner data needs a bearer token, and CORS is the API's own setting.
     starlette_app = server.streamable_http_app(
         streamable_http_path="/",
+        json_response=True,  # one JSON body per call (no tool streams progress); an SSE stream per POST cost 1.4x
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
 

@@ -70,7 +70,13 @@ class McpDeps:
 
 
 def build_server(deps: McpDeps) -> MCPServer:
-    server = MCPServer(SERVER_NAME, title="bookctl: the textbook", instructions=INSTRUCTIONS, version=_version())
+    import logging
+
+    # MCPServer runs logging.basicConfig(level=...): pass the level already in force, so building the server
+    # inside the API app (or a test) leaves the process's logging as the edge configured it.
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    server = MCPServer(SERVER_NAME, title="bookctl: the textbook", instructions=INSTRUCTIONS, version=_version(),
+                       log_level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "WARNING")
     _tools(server, deps)
     _resources(server, deps)
     _prompts(server, deps)
