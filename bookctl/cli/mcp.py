@@ -60,7 +60,8 @@ def mcp_serve(transport: Transport, *, host: str = "127.0.0.1", port: int = 8001
         elif transport == "sse":
             server.run("sse", host=host, port=port)
         else:
-            server.run("streamable-http", host=host, port=port, json_response=True)  # as the API's /mcp mount
+            # as the API's /mcp mount: JSON bodies, and no per-process session state (replicas can share clients)
+            server.run("streamable-http", host=host, port=port, json_response=True, stateless_http=True)
     finally:
         runtime.close()
 

@@ -28,6 +28,9 @@ def mcp_mount(deps: McpDeps, *, path: str = MOUNT_PATH) -> tuple[Any, Callable[[
     starlette_app = server.streamable_http_app(
         streamable_http_path="/",
         json_response=True,  # one JSON body per call (no tool streams progress); an SSE stream per POST cost 1.4x
+        # No session state in the process: `bookctl serve --workers N` and N replicas behind a load balancer may
+        # each get a different request of one client (identity comes with every request's bearer token).
+        stateless_http=True,
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
 

@@ -98,13 +98,15 @@ def auth(token: str | None) -> dict[str, str]:
 # ---------------------------------------------------------------- official SDK clients
 
 @asynccontextmanager
-async def http_session(url: str, token: str | None = None) -> AsyncIterator[Any]:
-    """An MCP ClientSession over streamable HTTP (the bearer token, if any, on every request)."""
+async def http_session(url: str, token: str | None = None, *, keepalive: bool = True) -> AsyncIterator[Any]:
+    """An MCP ClientSession over streamable HTTP (the bearer token, if any, on every request). Without keep-alive
+    every request opens a new connection, which a multi-worker server may hand to any worker."""
     import httpx2
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx2.AsyncClient(headers=auth(token), timeout=httpx2.Timeout(60.0)) as http:
+    limits = httpx2.Limits() if keepalive else httpx2.Limits(max_keepalive_connections=0)
+    async with httpx2.AsyncClient(headers=auth(token), timeout=httpx2.Timeout(60.0), limits=limits) as http:
         async with streamable_http_client(url, http_client=http) as streams:
             async with ClientSession(streams[0], streams[1]) as session:
                 await session.initialize()

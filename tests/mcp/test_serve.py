@@ -176,3 +176,20 @@ def test_api_mount_done_means(api, book):
 def test_serve_rejects_an_unknown_transport(book, transport):
     result = book.ws.run("mcp", "serve", "--transport", transport)
     assert result.code == 2 and "--transport" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_api_mount_across_worker_processes(api, book):
+    """`bookctl serve --workers 2`: one MCP client's requests land on either worker and none fails (the mount
+    keeps no session state in a process)."""
+    from tests.live import bookctl_serve
+
+    token = new_learner(api)
+    with bookctl_serve(subprocess_env(book), book.ws.root, workers=2, timeout=90) as base:
+        async def go():
+            async with http_session(base + "/mcp", token, keepalive=False) as s:
+                return [await s.call_tool(name, args) for _ in range(6) for name, args in (
+                    ("get_outline", {}), ("get_lesson", {"ref": EMBODIMENT}), ("my_progress", {}),
+                    ("mark_lesson", {"ref": EMBODIMENT, "action": "start"}))]
+
+        results = anyio.run(go)
+    assert all(not r.is_error and r.structured_content for r in results), [r.content for r in results if r.is_error]
