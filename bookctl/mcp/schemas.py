@@ -75,3 +75,6 @@ class PersonalizedLesson(BaseModel):
     personalized_content: str
     cached: bool = Field(description="True when the variant was already cached (no LLM call was made)")
     generated_at: datetime
+    personalized: bool = Field(True, description="False when the original lesson is served instead (with "
+                                                 "BOOKCTL_VARIANT_REVIEW=required and no approved variant yet)")
+    reason: str | None = Field(None, description="Why not personalized: not_generated, awaiting_review, rejected")

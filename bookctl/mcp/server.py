@@ -199,7 +199,8 @@ def _tools(server: MCPServer, deps: McpDeps) -> None:
             variant = await deps.personalization.apersonalize(user_id, entry.lesson.slug)
             return out.PersonalizedLesson(slug=entry.lesson.slug, route=entry.lesson.route, title=entry.lesson.title,
                                           personalized_content=variant.personalized_content, cached=variant.cached,
-                                          generated_at=variant.generated_at)
+                                          generated_at=variant.generated_at, personalized=variant.personalized,
+                                          reason=variant.reason)
 
 
 # ------------------------------------------------------------------ resources

@@ -279,3 +279,35 @@ def test_fifty_concurrent_tool_calls_over_one_session(api):
     assert all(r.structured_content for r in results)
     progress = httpx.get(f"{api}/api/progress", headers=auth(token)).json()
     assert progress["overall"]["in_progress"] == len({calls[i][1]["ref"] for i in range(3, 50, 5)})
+
+
+def test_review_policy_applies_to_personalized_lesson(api, book, embedder):
+    """BOOKCTL_VARIANT_REVIEW=required: the MCP tool serves what the API serves (the original, not personalized,
+    with a reason) and never starts a generation."""
+    from bookctl.api.app import create_app
+    from bookctl.config import load_settings
+    from bookctl.runtime import Runtime
+    from tests.live import LiveServer
+
+    lesson = [les["slug"] for les in httpx.get(f"{api}/api/content/chapters/2").json()["lessons"]
+              if les["status"] == "written"][-1]
+    runtime = Runtime.open(load_settings({**book.env, "BOOKCTL_VARIANT_REVIEW": "required"}))
+    try:
+        with LiveServer(create_app(runtime, embedder=embedder)) as server:
+            token = new_learner(server.url)
+            before = book.chat_calls()
+
+            async def go():
+                async with http_session(server.url + "/mcp", token) as s:
+                    return await s.call_tool("personalized_lesson", {"ref": lesson})
+
+            result = run(go)
+            via_api = httpx.post(f"{server.url}/api/personalize", json={"lesson_slug": lesson},
+                                 headers=auth(token)).json()
+    finally:
+        runtime.close()
+    assert not result.is_error, result.content
+    out = result.structured_content
+    assert out["personalized"] is False and out["reason"] == via_api["reason"] and out["reason"]
+    assert out["personalized_content"] == via_api["personalized_content"]
+    assert book.chat_calls() == before
