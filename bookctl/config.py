@@ -81,6 +81,8 @@ class Settings:
     token_refresh_window: int = 30 * 24 * 3600  # seconds after expiry a token may still be refreshed
     allow_header_auth: bool = False
     site_base_url: str = ""
+    # MCP server (issue 12): over stdio, the learner is the one this bearer token names
+    mcp_user_token: str | None = field(default=None, repr=False)
 
     @property
     def is_embedded_db(self) -> bool:
@@ -151,6 +153,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "token_refresh_window": ("BOOKCTL_TOKEN_REFRESH_WINDOW",),
     "allow_header_auth": ("BOOKCTL_ALLOW_HEADER_AUTH",),
     "site_base_url": ("BOOKCTL_SITE_BASE_URL",),
+    "mcp_user_token": ("BOOKCTL_MCP_USER_TOKEN",),
 }
 
 

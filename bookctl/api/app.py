@@ -134,13 +134,17 @@ def create_app(
     }
     handlers: list[Any] = [*(controllers() if learner_api else _probes()), *extra_controllers]
     extras: dict[str, Any] = {}
+    if learner_api:  # the book for AI assistants at /mcp, over the same services (bookctl/mcp)
+        mcp_endpoint, mcp_lifespan = _mcp(runtime, content, embedder, personalization, identity)
+        handlers.append(mcp_endpoint)
+        extras["lifespan"] = [mcp_lifespan]
     if review is not None:
         from bookctl.api.review import review_app_parts
 
         parts = review_app_parts(settings, review)
         dependencies["review_access"] = _const(parts.pop("review_access"))
         handlers.extend(parts.pop("route_handlers"))
-        extras = parts
+        extras.update(parts)
     openapi = OpenAPIConfig(
         title="bookctl learner API", version="1.0.0", path="/schema",
         description="Onboarding, preferences, content, progress and recommendations for the personalized textbook. "
@@ -197,6 +201,16 @@ def _personalization(runtime: Runtime, generator: Any) -> Any:
     # OpenAIGenerator builds its HTTP client on first use, so an unconfigured server still starts; a cache
     # miss then answers 503 naming OPENAI_API_KEY.
     return PersonalizationService.from_runtime(runtime, generator or OpenAIGenerator.from_settings(runtime.settings))
+
+
+def _mcp(runtime: Runtime, content: ContentService, embedder: Any, personalization: Any, identity: Identity):
+    """The MCP server at /mcp (streamable HTTP) over this app's own services and bearer verification."""
+    from bookctl.mcp.identity import Identity as McpIdentity, bearer_verifier
+    from bookctl.mcp.mount import mcp_mount
+    from bookctl.mcp.server import McpDeps
+
+    return mcp_mount(McpDeps(runtime, content, embedder, personalization,
+                             McpIdentity(bearer_verifier(identity, runtime))))
 
 
 def _embedder(runtime: Runtime) -> Any:
