@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0005_route_history'
-down_revision = '0004_variant_review'
+down_revision = '0005_sync_state'
 branch_labels = None
 depends_on = None
 

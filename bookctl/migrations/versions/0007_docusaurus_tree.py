@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0005_docusaurus_tree'
-down_revision = '0004_variant_review'
+down_revision = '0005_route_history'
 branch_labels = None
 depends_on = None
 

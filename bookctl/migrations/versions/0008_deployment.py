@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0005_deployment'
-down_revision = '0004_variant_review'
+down_revision = '0005_docusaurus_tree'
 branch_labels = None
 depends_on = None
 
