@@ -1,7 +1,7 @@
 """route history: old lesson URLs and the lesson they moved with (issue 16)
 
 Revision ID: 0005_route_history
-Revises: 0004_variant_review
+Revises: 0005_sync_state
 Create Date: 2026-11-29
 """
 from __future__ import annotations

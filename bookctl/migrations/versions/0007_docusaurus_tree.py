@@ -1,7 +1,7 @@
 """docusaurus tree: lessons.unlisted (served, never recommended) and lessons.prerequisite_notes (free text)
 
 Revision ID: 0005_docusaurus_tree
-Revises: 0004_variant_review
+Revises: 0005_route_history
 Create Date: 2026-11-29
 """
 from __future__ import annotations

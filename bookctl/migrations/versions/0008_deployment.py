@@ -1,7 +1,7 @@
 """deployment: personalization claims (cross-process single flight with a renewable lease)
 
 Revision ID: 0005_deployment
-Revises: 0004_variant_review
+Revises: 0005_docusaurus_tree
 Create Date: 2026-11-29
 """
 from __future__ import annotations
