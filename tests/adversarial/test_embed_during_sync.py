@@ -51,7 +51,15 @@ def test_a_sync_moving_lessons_in_the_middle_of_an_embed(embed_ws) -> None:
         chunk_lessons = set(conn.execute(select(m.Chunk.lesson_id)).scalars())
     engine.dispose()
     assert chunk_lessons <= lesson_ids
+    # The renamed lessons keep their rows (same body: issue 11 item 1), so what was embedded from the snapshot
+    # is theirs; the next embed converges (every written lesson has chunks) and the one after changes nothing.
     again = ws.run("embed", "--json")
     assert again.code == 0, again.stderr
-    assert again.json["changed"] >= 1
+    engine = make_engine(database_url(ws))
+    with engine.connect() as conn:
+        written = set(conn.execute(select(m.Lesson.id).where(m.Lesson.status == "written",
+                                                             m.Lesson.removed_at.is_(None))).scalars())
+        embedded = set(conn.execute(select(m.Chunk.lesson_id)).scalars())
+    engine.dispose()
+    assert written and written <= embedded
     assert ws.run("embed", "--json").json["changed"] == 0
