@@ -71,13 +71,16 @@ def test_adding_an_id_keeps_the_row_and_progress(any_workspace: Workspace) -> No
     add_learner(database_url(ws), SLUG)
     held = progress(ws)
     set_front(ws, EMBODIMENT, id="embodiment")
-    data = sync(ws)  # today: IntegrityError UNIQUE (book_id, route)
+    data = sync(ws)  # before: IntegrityError UNIQUE (book_id, route)
     after = lessons(ws)
     assert SLUG not in after
     row = after["what-is-physical-ai/embodiment"]
-    assert row.id == before.id and row.route == before.route
+    # Docusaurus serves a doc at its id (issue 13), so the URL moves with it; the lesson keeps its row
+    id_route = "/docs/Physical-AI-Foundations/what-is-physical-ai/embodiment"
+    assert row.id == before.id and row.route == id_route
     assert progress(ws) == held
-    assert (data["created"], data["deleted"], data["moved"], data["removed"]) == (0, 0, [], [])
+    assert (data["created"], data["deleted"], data["removed"]) == (0, 0, [])
+    assert [(x["old_route"], x["new_route"]) for x in data["moved"]] == [(ROUTE, id_route)]
     check_consistent(database_url(ws), ws.storage)
 
 
@@ -164,7 +167,7 @@ def test_a_lesson_taking_over_a_deleted_lessons_url(any_workspace: Workspace) ->
 
 # ---------------------------------------------------------------- moved and removed (issue 16)
 
-def test_renamed_file_keeping_its_front_matter_id_is_moved(any_workspace: Workspace) -> None:
+def test_renamed_file_keeping_its_front_matter_id_keeps_its_url(any_workspace: Workspace) -> None:
     ws = any_workspace
     set_front(ws, EMBODIMENT, id="embodiment")
     sync(ws)
@@ -173,13 +176,14 @@ def test_renamed_file_keeping_its_front_matter_id_is_moved(any_workspace: Worksp
     held = progress(ws)
     rename(ws, EMBODIMENT, f"{CH1}/02-embodied-intelligence.md")
     plan = sync(ws, "--dry-run")
-    new_route = "/docs/Physical-AI-Foundations/what-is-physical-ai/embodied-intelligence"
-    assert [(x["slug"], x["old_route"], x["new_route"]) for x in plan["moved"]] == [
-        ("what-is-physical-ai/embodiment", ROUTE, new_route)]
-    assert plan["removed"] == []
+    # the doc id names the URL (Docusaurus), so a renamed file that keeps its id keeps its URL: nothing moves
+    id_route = "/docs/Physical-AI-Foundations/what-is-physical-ai/embodiment"
+    assert before.route == id_route
+    assert (plan["moved"], plan["removed"]) == ([], [])
     sync(ws)
     row = lessons(ws)["what-is-physical-ai/embodiment"]
-    assert (row.id, row.route) == (before.id, new_route)
+    assert (row.id, row.route) == (before.id, id_route)
+    assert row.source_path == f"{CH1}/02-embodied-intelligence.md"
     assert progress(ws) == held
 
 

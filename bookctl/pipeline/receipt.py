@@ -41,6 +41,9 @@ def fingerprint(settings: "Settings") -> str:
     for dirpath, dirnames, names in os.walk(root / "docs"):
         dirnames.sort()
         files.extend(Path(dirpath, name) for name in sorted(names))
+        # a symlinked folder is not walked into, but the parser looks at it (and refuses one that leaves the
+        # book or loops): its appearance must change the fingerprint
+        files.extend(Path(dirpath, name) for name in dirnames if Path(dirpath, name).is_symlink())
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(_fingerprint_bytes(root, path)).digest())

@@ -437,6 +437,7 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
         store_id = store_identity(runtime.settings.storage_url)
         with runtime.session() as session:
             state = session.get(m.SyncState, book.slug)
+            before = None if state is None else (state.store_id, state.dirty, state.fingerprint, state.updated_at)
             listing = verify or state is None or state.dirty or state.store_id != store_id
             if state is None:
                 state = m.SyncState(book_slug=book.slug, store_id=store_id)
@@ -448,12 +449,17 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
         stored = set(store.list(prefix)) if listing else None
         if verify and stored is not None:
             stored -= check_objects(store, recorded, stored, concurrency)
-        with runtime.session() as session:
-            result = sync(session, store, book, warnings=warnings, on_upload=on_upload, stored=stored,
-                          concurrency=concurrency, fail_on=fail_on, max_delete_share=runtime.settings.max_delete_share,
-                          allow_mass_delete=allow_mass_delete)
+        try:
+            with runtime.session() as session:
+                result = sync(session, store, book, warnings=warnings, on_upload=on_upload, stored=stored,
+                              concurrency=concurrency, fail_on=fail_on,
+                              max_delete_share=runtime.settings.max_delete_share, allow_mass_delete=allow_mass_delete)
+        except (ContentError, MassDeleteError):
+            _unmark(runtime, book.slug, before)  # refused before any upload: leave no trace
+            raise
         if result.failed_on:
-            return result  # refused before any write (`dirty` stays set: the next run lists the store)
+            _unmark(runtime, book.slug, before)
+            return result  # refused before any write
         # committed: every row now points at its new object; what they pointed at before can go
         stale = set(result.stale_keys)
         if stored is not None:
@@ -471,3 +477,15 @@ def run_sync(runtime: "Runtime", book: Book, *, dry_run: bool = False, warnings:
         if on_done is not None:
             on_done(result)
     return result
+
+
+def _unmark(runtime: "Runtime", book_slug: str, before: tuple | None) -> None:
+    """Put `sync_state` back as it was when a sync refuses before its first upload (the store is untouched)."""
+    with runtime.session() as session:
+        state = session.get(m.SyncState, book_slug)
+        if state is None:
+            return
+        if before is None:
+            session.delete(state)
+        else:
+            state.store_id, state.dirty, state.fingerprint, state.updated_at = before
