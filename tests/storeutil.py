@@ -17,7 +17,7 @@ from tests.fakes.stores import AWS_ENV, S3FaultProxy, dump_s3, mcp_storage_serve
 from tests.syncutil import dump_store
 
 BACKENDS = ["file", "s3", "mcp-http", "mcp-sse"]
-BUCKET, PREFIX = "books-main", "prod"
+PREFIX = "prod"
 
 
 @dataclass
@@ -44,6 +44,10 @@ def open_backend(name: str, tmp_path: Path, stack: ExitStack) -> Backend:
     if name == "file":
         return _file_backend(tmp_path / "objects")
     if name == "s3":
+        # moto keeps one in-memory S3 per process, shared by every server it starts: a bucket per backend
+        import uuid
+
+        BUCKET = f"books-{uuid.uuid4().hex[:10]}"
         endpoint = stack.enter_context(moto_s3())
         s3_client(endpoint).create_bucket(Bucket=BUCKET)
         proxy = stack.enter_context(S3FaultProxy(endpoint))
@@ -53,7 +57,7 @@ def open_backend(name: str, tmp_path: Path, stack: ExitStack) -> Backend:
         return Backend("s3", env, lambda: dump_s3(endpoint, BUCKET, f"{PREFIX}/"),
                        lambda key, data: client.put_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}", Body=data),
                        lambda key: client.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}"), proxy=proxy,
-                       extra={"endpoint": endpoint})
+                       extra={"endpoint": endpoint, "bucket": BUCKET})
     transport = {"mcp-http": "streamable-http", "mcp-sse": "sse"}[name]
     root = tmp_path / "mcp-root"
     url = stack.enter_context(mcp_storage_server(root, transport))

@@ -49,7 +49,7 @@ def test_s3_endpoint_down(tmp_path: Path, fixture_book: Path, s3: Backend) -> No
     port = free_port()
     ws = workspace_for(tmp_path, fixture_book, {**s3.env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                                                 "BOOKCTL_STORAGE_MAX_ATTEMPTS": "2"})
-    one_line_failure(ws, 1, "books-main", f"127.0.0.1:{port}")
+    one_line_failure(ws, 1, s3.extra["bucket"], f"127.0.0.1:{port}")
     nothing_written(ws, s3)
 
 
@@ -62,7 +62,7 @@ def test_s3_missing_bucket(tmp_path: Path, fixture_book: Path, s3: Backend) -> N
 def test_s3_access_denied(tmp_path: Path, fixture_book: Path, s3: Backend) -> None:
     ws = workspace_for(tmp_path, fixture_book, s3.env)
     s3.proxy.faults.always = 403
-    one_line_failure(ws, 2, "access denied", "'books-main'")
+    one_line_failure(ws, 2, "access denied", f"'{s3.extra['bucket']}'")
     s3.proxy.faults.always = None
     nothing_written(ws, s3)
 
@@ -85,7 +85,7 @@ def test_s3_failing_uploads_leave_the_database_alone_and_the_next_run_converges(
         tmp_path: Path, fixture_book: Path, s3: Backend) -> None:
     ws = workspace_for(tmp_path, fixture_book, {**s3.env, "BOOKCTL_STORAGE_MAX_ATTEMPTS": "2"})
     s3.proxy.faults.methods, s3.proxy.faults.always = ("PUT",), 500
-    one_line_failure(ws, 1, "books-main", "InternalError")
+    one_line_failure(ws, 1, s3.extra["bucket"], "InternalError")
     assert dump_lessons(database_url(ws)) == []  # no row points at anything
     s3.proxy.faults.always = None
     result = ws.run("sync", "--json")

@@ -144,7 +144,7 @@ def test_s3_objects_carry_their_sha256(tmp_path: Path, fixture_book: Path, backe
     sync(ws)
     client = s3_client(backend.extra["endpoint"])
     row = next(r for r in dump_lessons(database_url(ws)) if r["bucket_path"])
-    head = client.head_object(Bucket="books-main", Key=f"prod/{row['bucket_path']}", ChecksumMode="ENABLED")
+    head = client.head_object(Bucket=backend.extra["bucket"], Key=f"prod/{row['bucket_path']}", ChecksumMode="ENABLED")
     assert head["Metadata"]["sha256"] == row["content_hash"]
     import base64
 
