@@ -8,15 +8,13 @@ UpstreamTimeoutError (503) and anything else as UpstreamError (502). Clients are
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 from bookctl.errors import NotConfiguredError, UpstreamError, UpstreamTimeoutError
-from bookctl.llm.retry import RetryPolicy, call_with_retries, retry_after as _retry_after
-
-__all__ = ["Completion", "Generator", "Message", "OpenAIGenerator", "RetryPolicy"]
 from bookctl.ops import metrics
 
 if TYPE_CHECKING:
@@ -41,6 +39,18 @@ class Generator(Protocol):
     model: str
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> Completion: ...
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 4          # total attempts, first one included
+    base_delay: float = 0.5    # backoff: base * 2**n, jittered, capped
+    max_delay: float = 20.0
+    max_retry_after: float = 60.0  # a Retry-After longer than this is not waited for: fail now
+
+    def backoff(self, attempt: int) -> float:
+        delay = min(self.max_delay, self.base_delay * (2 ** attempt))
+        return delay * (0.75 + random.random() * 0.5)
 
 
 @dataclass
@@ -80,10 +90,9 @@ class OpenAIGenerator:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
         if max_tokens:
             kwargs["max_tokens"] = max_tokens
-        attempts = [0]
+        attempt = 0
 
         def call() -> Completion:
-            attempts[0] += 1
             response = self.client.chat.completions.create(**kwargs)
             if not response.choices:
                 raise UpstreamError("the LLM returned no choices", detail={"model": self.model})
@@ -92,28 +101,35 @@ class OpenAIGenerator:
             return Completion(
                 text=choice.message.content or "", finish_reason=choice.finish_reason,
                 tokens_in=getattr(usage, "prompt_tokens", 0) or 0, tokens_out=getattr(usage, "completion_tokens", 0) or 0,
-                attempts=attempts[0],
+                attempts=attempt + 1,
             )
 
-        try:
-            completion = self._retrying(call)
-        except Exception as exc:  # noqa: BLE001 - classified: the error bookctl reports
-            error = self._classify(exc)[2]
-            error.detail.setdefault("attempts", attempts[0])
-            metrics.llm_failure(self.model)
-            raise error from exc
-        metrics.llm_call(self.model, completion.tokens_in, completion.tokens_out)
-        return completion
+        while True:
+            try:
+                completion = call()
+                metrics.llm_call(self.model, completion.tokens_in, completion.tokens_out)
+                return completion
+            except Exception as exc:  # noqa: BLE001 - classified below
+                retryable, wait, error = self._classify(exc)
+                attempt += 1
+                if not retryable or attempt >= self.retry.attempts:
+                    error.detail.setdefault("attempts", attempt)
+                    metrics.llm_failure(self.model)
+                    raise error from exc
+                self.sleep(wait if wait is not None else self.retry.backoff(attempt - 1))
 
     def with_retries(self, fn: Callable[[], Any]) -> Any:
         """Run one SDK call (files, batches) under the same retry policy."""
-        try:
-            return self._retrying(fn)
-        except Exception as exc:  # noqa: BLE001
-            raise self._classify(exc)[2] from exc
-
-    def _retrying(self, fn: Callable[[], Any]) -> Any:
-        return call_with_retries(fn, self.retry, lambda exc: self._classify(exc)[:2], sleep=self.sleep)
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001
+                retryable, wait, error = self._classify(exc)
+                attempt += 1
+                if not retryable or attempt >= self.retry.attempts:
+                    raise error from exc
+                self.sleep(wait if wait is not None else self.retry.backoff(attempt - 1))
 
     def _classify(self, exc: Exception) -> tuple[bool, float | None, UpstreamError]:
         """(retry?, how long to wait or None for backoff, the error to raise when giving up)."""
@@ -138,3 +154,26 @@ class OpenAIGenerator:
                 return True, _retry_after(exc.response), UpstreamError(f"the LLM failed with HTTP {status}", detail=detail)
             return False, None, UpstreamError(f"the LLM rejected the request with HTTP {status}: {exc.message}", detail=detail)
         raise exc
+
+
+def _retry_after(response: Any) -> float | None:
+    if response is None:
+        return None
+    headers = response.headers
+    for name in ("retry-after-ms", "retry-after"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                continue
+        if name == "retry-after-ms":
+            seconds /= 1000.0
+        return max(0.0, seconds)
+    return None
