@@ -87,7 +87,8 @@ def test_anything_different_falls_through_to_a_full_sync(any_workspace: Workspac
     check_consistent(database_url(ws), ws.storage)
     assert sync(ws)["updated"] == 0
     assert sync(ws) == {**data, **{k: 0 for k in ("created", "updated", "deleted", "uploaded", "objects_deleted",
-                                                   "repaired")}, "unchanged": 34, "plan": []}  # the receipt again
+                                                   "repaired")}, "unchanged": 34, "plan": [],
+                          "changes": [], "moved": [], "removed": []}  # the receipt again
 
 
 def test_objects_changed_behind_bookctls_back_need_verify(any_workspace: Workspace) -> None:

@@ -1,5 +1,5 @@
 """The tool list as the server itself publishes it: `bookctl mcp tools` prints it, docs/mcp.md embeds it, and
-tests/mcp/test_docs.py fails when the two differ, so the documentation cannot drift from the server."""
+tests/mcp_book/test_docs.py fails when the two differ, so the documentation cannot drift from the server."""
 
 from __future__ import annotations
 

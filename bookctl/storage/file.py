@@ -18,11 +18,6 @@ class FileStore:
         self.url = url
         self.root = Path(url.removeprefix("file://"))
 
-    def ping(self) -> None:
-        """Cheap reachability check (readiness): the root is a readable directory. Raises StorageError."""
-        if not self.root.is_dir() or not os.access(self.root, os.R_OK | os.X_OK):
-            raise StorageError(f"the object store directory {self.root} does not exist or cannot be read")
-
     def _path(self, key: str) -> Path:
         parts = [p for p in key.split("/") if p]
         if not parts or any(p in (".", "..") for p in parts):
@@ -30,6 +25,7 @@ class FileStore:
         return self.root.joinpath(*parts)
 
     def ping(self) -> None:
+        """Cheap reachability check (sync, readiness): the root is, or can be made, a writable directory."""
         existing = self.root
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent

@@ -48,6 +48,7 @@ def test_readyz_names_every_part_and_each_failure(any_workspace) -> None:
             engine.dispose()
 
             shutil.rmtree(any_workspace.storage)
+            any_workspace.storage.write_text("not a directory")  # the store's folder is gone and cannot be made
             gone = httpx.get(server.url + "/readyz", timeout=10)
             assert gone.status_code == 503 and gone.json()["failing"] == ["store"]
             assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200  # liveness is not readiness

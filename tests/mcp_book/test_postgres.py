@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import FIXTURE_BOOK, create_pg_database, make_workspace
 from tests.live import LiveServer
-from tests.mcp.conftest import SECRET, auth, http_session, new_learner
-from tests.mcp.test_serve import check_done_means, done_means
+from tests.mcp_book.conftest import SECRET, auth, http_session, new_learner
+from tests.mcp_book.test_serve import check_done_means, done_means
 
 
 @pytest.mark.postgres

@@ -11,7 +11,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from bookctl.search.evaluate import load_queries
-from tests.mcp.conftest import EMBODIMENT, MISS_LIMIT, SECRET, auth, http_session, new_learner
+from tests.mcp_book.conftest import EMBODIMENT, MISS_LIMIT, SECRET, auth, http_session, new_learner
 from tests.search.evalkit import QUERIES
 
 LEARNER_TOOLS = {"my_progress", "recommend_next", "mark_lesson", "personalized_lesson"}
@@ -158,7 +158,7 @@ def test_resources_and_prompts_come_from_the_book(api):
 
 
 def _forge(token: str) -> str:
-    body, sig = token.split(".")
+    body, sig = token.rsplit(".", 1)  # a JWT: header.payload.signature
     return body + "." + ("A" if sig[0] != "A" else "B") + sig[1:]
 
 

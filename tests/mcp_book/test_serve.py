@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.live import free_port
-from tests.mcp.conftest import EMBODIMENT, auth, http_session, new_learner, stdio_session
+from tests.mcp_book.conftest import EMBODIMENT, auth, http_session, new_learner, stdio_session
 
 DONE_QUERY = "why do robots need a body to learn"
 
@@ -119,7 +119,7 @@ def test_stdio_without_a_learner_token_serves_the_book_only(book):
 
 def test_stdio_with_a_forged_environment_token_is_refused(api, book):
     token = new_learner(api)
-    body, sig = token.split(".")
+    body, sig = token.rsplit(".", 1)  # a JWT: header.payload.signature
     forged = body + "." + sig[::-1]
 
     async def go():
