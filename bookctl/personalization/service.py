@@ -295,11 +295,13 @@ class PersonalizationService:
                     return _variant(row, cached=True)
                 owner = uuid.uuid4().hex
                 now = utcnow()  # leases use the wall clock, never the injectable clock of the miss window
-                if repo.claim(session, claim_key, owner, now, now + timedelta(seconds=self.lease)) == owner:
-                    # Look again after winning: a generator that stored the variant and released its claim
-                    # between our first look and our claim must not cause a second generation. (It stores before
-                    # it releases, and this statement sees every commit made before our claim.)
-                    session.expire_all()
+                won = repo.claim(session, claim_key, owner, now, now + timedelta(seconds=self.lease)) == owner
+            if won:
+                # Look again after winning, in a new transaction: a generator that stored the variant and released
+                # its claim between our first look and our claim must not cause a second generation. (It stores
+                # before it releases; a new transaction sees that commit, while SQLite would keep showing the
+                # first look's snapshot inside the same one.)
+                with self._session() as session:
                     row = repo.get_variant(session, key)
                     if _servable(row, reset, replace_up_to):
                         repo.release_claim(session, claim_key, owner)
