@@ -120,6 +120,10 @@ def test_100_concurrent_requests_over_http_cause_one_generation(api):
     with ThreadPoolExecutor(max_workers=100) as pool:
         results = list(pool.map(hit, range(100)))
     assert all("personalized_content" in r for r in results), results[:3]
-    assert len(env.llm.calls_to(CHAT)) - before == env.sections(LESSON)  # one generation
+    # One generation: one call per section. This app's LLM timeout is 0.5 s (for the fault tests), so on a
+    # loaded machine a section may time out and be retried once; a second generation would cost a whole
+    # second set of calls, which this bound still catches.
+    sections, made = env.sections(LESSON), len(env.llm.calls_to(CHAT)) - before
+    assert sections <= made < 2 * sections, (made, sections)
     assert sum(not r["cached"] for r in results) == 1
     assert len({r["personalized_content"] for r in results}) == 1
