@@ -64,20 +64,10 @@ def _quick_noop_sync(args: list[str]) -> bool:
     no-op sync of a 1,000-lesson book costs in all. Any other form of the command, or a sync with work to
     do, returns False and goes through Typer as usual.
     """
-    if not args or args[0] != "sync":
+    parsed = _book_and_json(args, "sync")
+    if parsed is None:
         return False
-    book, as_json, rest, i = None, False, args[1:], 0
-    while i < len(rest):
-        arg = rest[i]
-        if arg == "--json":
-            as_json = True
-        elif arg == "--book" and i + 1 < len(rest):
-            book, i = rest[i + 1], i + 1
-        elif arg.startswith("--book="):
-            book = arg.split("=", 1)[1]
-        else:  # --dry-run, --help, anything else: Typer's business
-            return False
-        i += 1
+    book, as_json = parsed
     from pathlib import Path
 
     from bookctl.config import load_settings
