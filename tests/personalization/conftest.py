@@ -138,20 +138,33 @@ def sqlite_env(workspace, llm):
 
 
 
-@pytest.fixture
-def api(any_workspace, llm):
-    """(Env, base URL): the learner API with personalization over real HTTP, on each dialect."""
+def _serve_api(workspace, llm, *, timeout: float, attempts: int):
     from bookctl.api.app import create_app
-    from bookctl.personalization.service import PersonalizationService
 
-    result = any_workspace.run("sync", "--json")
+    result = workspace.run("sync", "--json")
     assert result.code == 0, result.stderr
-    settings = load_settings({**any_workspace.env, "BOOKCTL_SECRET_KEY": "s" * 40, "BOOKCTL_PERSONALIZE_MISS_LIMIT": "4"})
+    settings = load_settings({**workspace.env, "BOOKCTL_SECRET_KEY": "s" * 40, "BOOKCTL_PERSONALIZE_MISS_LIMIT": "4"})
     runtime = Runtime.open(settings)
-    generator = make_generator(llm, timeout=0.5, attempts=2)
+    generator = make_generator(llm, timeout=timeout, attempts=attempts)
     service = PersonalizationService.from_runtime(runtime, generator)
     app = create_app(runtime, generator=generator, personalization=service)
-    env = Env(any_workspace, runtime, llm, generator, service)
-    with LiveServer(app) as server:
-        yield env, server.url
-    runtime.close()
+    env = Env(workspace, runtime, llm, generator, service)
+    try:
+        with LiveServer(app) as server:
+            yield env, server.url
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def api(any_workspace, llm):
+    """(Env, base URL): the learner API with personalization over real HTTP, on each dialect. Its LLM client
+    gives up fast (0.5 s, 2 attempts) so the fault tests run quickly."""
+    yield from _serve_api(any_workspace, llm, timeout=0.5, attempts=2)
+
+
+@pytest.fixture
+def patient_api(any_workspace, llm):
+    """`api` with an LLM client that waits long and never retries: every chat call the fake server sees is one
+    section of one generation, so the single-flight tests can count generations exactly on a loaded machine."""
+    yield from _serve_api(any_workspace, llm, timeout=60.0, attempts=1)
