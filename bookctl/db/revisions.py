@@ -38,7 +38,10 @@ def cache_file() -> Path:
             import tempfile  # only without a home directory (some containers)
 
             base = tempfile.gettempdir()
-    return Path(base) / "bookctl" / "migration-head.json"
+    # one file per installed copy: two checkouts (or a venv and a wheel install) sharing a home would
+    # otherwise overwrite each other's entry and each would ask Alembic again on every run
+    install = hashlib.sha256(str(VERSIONS).encode()).hexdigest()[:16]
+    return Path(base) / "bookctl" / f"migration-head-{install}.json"
 
 
 def alembic_head() -> str | None:
