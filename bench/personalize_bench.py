@@ -116,7 +116,8 @@ def bench_pregeneration(latency: float, concurrency: int) -> dict:
     from bookctl.curriculum import parse_book
     from bookctl.db.engine import make_engine
     from bookctl.db.migrate import upgrade
-    from bookctl.llm.generate import OpenAIGenerator, RetryPolicy
+    from bookctl.llm.generate import OpenAIGenerator
+    from bookctl.llm.retry import RetryPolicy
     from bookctl.personalization.service import PersonalizationService
     from bookctl.pipeline import personalize as pipe
     from bookctl.pipeline.sync import run_sync

@@ -1,20 +1,22 @@
-"""Chat-completion generation behind a small protocol, with exact, self-managed retries.
+"""Chat-completion generation behind a small protocol, with exact retries.
 
 `OpenAIGenerator` talks to any OpenAI-compatible endpoint (`OPENAI_BASE_URL`, `BOOKCTL_LLM_MODEL`) with the
-SDK's own retries switched off (`max_retries=0`), so every attempt is ours and counted. Timeouts, connection
-errors, 429 (honouring `Retry-After`) and 5xx are retried with exponential backoff; then a timeout surfaces as
-UpstreamTimeoutError (503) and anything else as UpstreamError (502). Clients are built lazily, never at import.
+SDK's own retries switched off (`max_retries=0`), so every attempt is ours and counted. Retries use the one policy
+of bookctl.llm.retry (shared with embeddings): timeouts, connection errors, 429 (honouring `Retry-After` up to
+`max_retry_after`), 408/409 and 5xx are retried with exponential backoff, up to `attempts` tries in all; then a
+timeout surfaces as UpstreamTimeoutError (503) and anything else as UpstreamError (502). Clients are built
+lazily, never at import.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 from bookctl.errors import NotConfiguredError, UpstreamError, UpstreamTimeoutError
+from bookctl.llm.retry import RetryPolicy, call_with_retries, retry_after
 from bookctl.ops import metrics
 
 if TYPE_CHECKING:
@@ -39,18 +41,6 @@ class Generator(Protocol):
     model: str
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> Completion: ...
-
-
-@dataclass
-class RetryPolicy:
-    attempts: int = 4          # total attempts, first one included
-    base_delay: float = 0.5    # backoff: base * 2**n, jittered, capped
-    max_delay: float = 20.0
-    max_retry_after: float = 60.0  # a Retry-After longer than this is not waited for: fail now
-
-    def backoff(self, attempt: int) -> float:
-        delay = min(self.max_delay, self.base_delay * (2 ** attempt))
-        return delay * (0.75 + random.random() * 0.5)
 
 
 @dataclass
@@ -90,9 +80,11 @@ class OpenAIGenerator:
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature}
         if max_tokens:
             kwargs["max_tokens"] = max_tokens
-        attempt = 0
+        attempts = 0
 
         def call() -> Completion:
+            nonlocal attempts
+            attempts += 1
             response = self.client.chat.completions.create(**kwargs)
             if not response.choices:
                 raise UpstreamError("the LLM returned no choices", detail={"model": self.model})
@@ -101,38 +93,44 @@ class OpenAIGenerator:
             return Completion(
                 text=choice.message.content or "", finish_reason=choice.finish_reason,
                 tokens_in=getattr(usage, "prompt_tokens", 0) or 0, tokens_out=getattr(usage, "completion_tokens", 0) or 0,
-                attempts=attempt + 1,
+                attempts=attempts,
             )
 
-        while True:
-            try:
-                completion = call()
-                metrics.llm_call(self.model, completion.tokens_in, completion.tokens_out)
-                return completion
-            except Exception as exc:  # noqa: BLE001 - classified below
-                retryable, wait, error = self._classify(exc)
-                attempt += 1
-                if not retryable or attempt >= self.retry.attempts:
-                    error.detail.setdefault("attempts", attempt)
-                    metrics.llm_failure(self.model)
-                    raise error from exc
-                self.sleep(wait if wait is not None else self.retry.backoff(attempt - 1))
+        try:
+            completion = self._retrying(call)
+        except Exception as exc:  # noqa: BLE001 - classified: the error bookctl reports (anything else re-raised)
+            error = self._give_up(exc)
+            error.detail.setdefault("attempts", attempts)
+            metrics.llm_failure(self.model)
+            raise error from exc
+        metrics.llm_call(self.model, completion.tokens_in, completion.tokens_out)
+        return completion
 
     def with_retries(self, fn: Callable[[], Any]) -> Any:
         """Run one SDK call (files, batches) under the same retry policy."""
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except Exception as exc:  # noqa: BLE001
-                retryable, wait, error = self._classify(exc)
-                attempt += 1
-                if not retryable or attempt >= self.retry.attempts:
-                    raise error from exc
-                self.sleep(wait if wait is not None else self.retry.backoff(attempt - 1))
+        try:
+            return self._retrying(fn)
+        except Exception as exc:  # noqa: BLE001
+            raise self._give_up(exc) from exc
 
-    def _classify(self, exc: Exception) -> tuple[bool, float | None, UpstreamError]:
-        """(retry?, how long to wait or None for backoff, the error to raise when giving up)."""
+    def _retrying(self, fn: Callable[[], Any]) -> Any:
+        def decide(exc: BaseException) -> tuple[bool, float | None]:
+            classified = self._classify(exc)
+            return (False, None) if classified is None else classified[:2]
+
+        return call_with_retries(fn, self.retry, decide, sleep=self.sleep)
+
+    def _give_up(self, exc: Exception) -> UpstreamError:
+        """The error to report for the failure retries ended on; a failure that is not the endpoint's (a bug) is
+        re-raised as it is."""
+        classified = self._classify(exc)
+        if classified is None:
+            raise exc
+        return classified[2]
+
+    def _classify(self, exc: BaseException) -> tuple[bool, float | None, UpstreamError] | None:
+        """(retry?, how long to wait or None for backoff, the error to raise when giving up); None for a failure
+        that is not the endpoint's (never retried)."""
         import openai
 
         where = {"model": self.model, "base_url": self.base_url or "https://api.openai.com/v1"}
@@ -146,34 +144,12 @@ class OpenAIGenerator:
             status = exc.status_code
             detail = {**where, "status": status}
             if status == 429:
-                wait = _retry_after(exc.response)
+                wait = retry_after(exc.response)
                 if wait is not None and wait > self.retry.max_retry_after:
                     return False, None, UpstreamError(f"the LLM is rate limited for {wait:g}s", detail=detail)
                 return True, wait, UpstreamError("the LLM is rate limited (429) and stayed so after retries", detail=detail)
             if status >= 500 or status in (408, 409):
-                return True, _retry_after(exc.response), UpstreamError(f"the LLM failed with HTTP {status}", detail=detail)
+                return True, retry_after(exc.response), UpstreamError(f"the LLM failed with HTTP {status}", detail=detail)
             return False, None, UpstreamError(f"the LLM rejected the request with HTTP {status}: {exc.message}", detail=detail)
-        raise exc
-
-
-def _retry_after(response: Any) -> float | None:
-    if response is None:
         return None
-    headers = response.headers
-    for name in ("retry-after-ms", "retry-after"):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value)
-        except ValueError:
-            from email.utils import parsedate_to_datetime
 
-            try:
-                seconds = parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError):
-                continue
-        if name == "retry-after-ms":
-            seconds /= 1000.0
-        return max(0.0, seconds)
-    return None

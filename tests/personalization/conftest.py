@@ -10,7 +10,8 @@ import pytest
 
 from bookctl.config import load_settings
 from bookctl.db import models as m
-from bookctl.llm.generate import OpenAIGenerator, RetryPolicy
+from bookctl.llm.generate import OpenAIGenerator
+from bookctl.llm.retry import RetryPolicy
 from bookctl.personalization.service import PersonalizationService
 from bookctl.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAI, PersonalizeFake

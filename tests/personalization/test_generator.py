@@ -52,6 +52,61 @@ def test_400_is_not_retried(llm):
     assert len(llm.calls_to(CHAT)) == 1
 
 
+def test_retry_after_past_the_cap_fails_at_once(llm):
+    llm.fail_next(Fault(kind="status", status=429, retry_after=120, path=CHAT))  # past max_retry_after (60 s)
+    sleeps: list[float] = []
+    with pytest.raises(UpstreamError) as info:
+        make_generator(llm, attempts=4, sleeps=sleeps).complete(MSG)
+    assert "rate limited for 120s" in info.value.message and info.value.detail["attempts"] == 1
+    assert sleeps == [] and len(llm.calls_to(CHAT)) == 1
+
+
+def test_5xx_retry_after_and_409_are_retried(llm):
+    llm.chat = lambda messages, model: "ok"
+    llm.fail_next(Fault(kind="status", status=503, retry_after=0.25, path=CHAT))
+    llm.fail_next(Fault(kind="status", status=409, path=CHAT))
+    sleeps: list[float] = []
+    c = make_generator(llm, attempts=3, sleeps=sleeps).complete(MSG)
+    assert c.text == "ok" and c.attempts == 3 and len(llm.calls_to(CHAT)) == 3
+    assert sleeps[0] == 0.25 and 0 < sleeps[1] <= 0.05  # the server's wait, then the policy's capped backoff
+
+
+def test_unreachable_endpoint_is_retried_then_502():
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    from bookctl.llm.generate import OpenAIGenerator
+    from bookctl.llm.retry import RetryPolicy
+
+    sleeps: list[float] = []
+    generator = OpenAIGenerator(model="m", base_url=f"http://127.0.0.1:{port}/v1", api_key="k", timeout=2,
+                                retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05), sleep=sleeps.append)
+    with pytest.raises(UpstreamError) as info:
+        generator.complete(MSG)
+    assert info.value.status_code == 502 and info.value.detail["attempts"] == 3 and len(sleeps) == 2
+
+
+def test_a_failure_that_is_not_the_endpoints_is_not_retried(llm):
+    sleeps: list[float] = []
+    with pytest.raises(TypeError):  # a bug on our side (unserializable message): raised as it is, never retried
+        make_generator(llm, attempts=4, sleeps=sleeps).complete([{"role": "user", "content": object()}])
+    assert sleeps == [] and llm.calls_to(CHAT) == []
+
+
+def test_sdk_calls_share_the_policy(llm):
+    """`with_retries` (Files/Batches calls of the Batch API) retries what chat retries, as often."""
+    generator = make_generator(llm, attempts=3)
+    llm.fail_next(Fault(kind="status", status=500, path="/v1/files"))
+    upload = generator.with_retries(lambda: generator.client.files.create(file=("a.jsonl", b"{}\n"), purpose="batch"))
+    assert upload.id and len(llm.calls_to("/v1/files")) == 2
+    llm.fail_next(Fault(kind="status", status=500, path="/v1/files"), times=3)
+    with pytest.raises(UpstreamError) as info:
+        generator.with_retries(lambda: generator.client.files.create(file=("a.jsonl", b"{}\n"), purpose="batch"))
+    assert info.value.status_code == 502 and len(llm.calls_to("/v1/files")) == 5
+
+
 def test_embeddings_endpoint_still_works(llm):
     from openai import OpenAI
 
