@@ -118,8 +118,9 @@ def bench_pregeneration(latency: float, concurrency: int) -> dict:
     from bookctl.db.migrate import upgrade
     from bookctl.llm.generate import OpenAIGenerator
     from bookctl.llm.retry import RetryPolicy
+    from bookctl.personalization.plan import make_plan
+    from bookctl.personalization.pregenerate import BoundedGenerator, run
     from bookctl.personalization.service import PersonalizationService
-    from bookctl.pipeline import personalize as pipe
     from bookctl.pipeline.sync import run_sync
     from bookctl.runtime import Runtime
     root = Path(tempfile.mkdtemp(prefix="bookctl-pgen-"))
@@ -135,17 +136,17 @@ def bench_pregeneration(latency: float, concurrency: int) -> dict:
         run_sync(runtime, parsed, warnings=warnings)
         generator = OpenAIGenerator(model="gpt-4o-mini", base_url=llm.base_url, api_key="bench", timeout=30,
                                     retry=RetryPolicy(attempts=2, base_delay=0.01))
-        bounded = pipe.BoundedGenerator(generator, concurrency)
+        bounded = BoundedGenerator(generator, concurrency)
         service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=concurrency,
                                          route_base=settings.route_base)
-        plan = pipe.make_plan(runtime, service, PROFILES, None, estimate=False)
+        plan = make_plan(runtime, service, PROFILES, None, estimate=False)
         started = time.perf_counter()
-        result = pipe.run(service, plan, concurrency=concurrency)
+        result = run(service, plan, concurrency=concurrency)
         seconds = time.perf_counter() - started
         calls = bounded.calls
-        rerun_plan = pipe.make_plan(runtime, service, PROFILES, None, estimate=False)
+        rerun_plan = make_plan(runtime, service, PROFILES, None, estimate=False)
         before = bounded.calls
-        pipe.run(service, rerun_plan, concurrency=concurrency)
+        run(service, rerun_plan, concurrency=concurrency)
         runtime.close()
         ideal = calls * latency / concurrency
         return {"lessons": len(plan.lessons), "profiles": len(plan.profiles), "variants": len(plan.items),

@@ -128,7 +128,7 @@ def _fail_on(values: list[str] | None) -> frozenset[str]:
 def _estimate(runtime, s, parsed, result) -> None:
     """The job summary's downstream costs: embedding work and personalized variants made stale."""
     from bookctl.llm.embedders import make_embedder
-    from bookctl.pipeline.personalize import load_prices
+    from bookctl.llm.prices import load_prices
     from bookctl.pipeline.plan_estimate import estimate
 
     estimate(runtime, parsed, result, make_embedder(s), chunk_tokens=s.chunk_tokens, llm_model=s.llm_model,

@@ -29,57 +29,27 @@ def personalize(
                                                     help="LLM calls in flight (default BOOKCTL_PERSONALIZE_CONCURRENCY).")] = None,
 ) -> None:
     """Pre-generate the shared variants learners will ask for. Cached variants are skipped (re-runs are free)."""
-    from bookctl.errors import UsageError
     from bookctl.llm.generate import OpenAIGenerator
-    from bookctl.personalization.service import PersonalizationService
-    from bookctl.pipeline import personalize as pipe
+    from bookctl.personalization import pregenerate
     from bookctl.runtime import Runtime
 
-    # Each forbidden pair on its own: --collect writes a finished batch, so neither submitting (--batch) nor
-    # planning (--dry-run) means anything with it.
-    if collect and batch:
-        raise UsageError("--collect cannot be combined with --batch: collect a finished batch, or submit a new one")
-    if collect and dry_run:
-        raise UsageError("--collect cannot be combined with --dry-run: collecting only writes what the batch returned")
+    pregenerate.check_modes(batch=batch, dry_run=dry_run, collect=collect)  # before any settings or database
     s = settings(book)
-    limit = concurrency or s.personalize_concurrency
     patterns = [p for item in (lessons or []) for p in item.split(",") if p.strip()] or None
+    generating = not (prune or collect or dry_run or batch)
     runtime = Runtime.open(s)
     try:
-        openai_gen = OpenAIGenerator.from_settings(s)
-        bounded = pipe.BoundedGenerator(openai_gen, limit)
-        service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=limit,
-                                         route_base=s.route_base)
-        if prune:
-            removed = pipe.prune(runtime, s.book_slug or None, service.prompt_version, dry_run=dry_run)
-            emit({"pruned": 0 if dry_run else len(removed), "would_prune": len(removed) if dry_run else 0,
-                  "dry_run": dry_run, "variants": removed}, as_json, _render_prune)
-            return
-        if collect:
-            result = pipe.collect_batch(runtime, _BatchView(service, openai_gen), collect, openai_gen.with_retries)
-            emit(result, as_json, _render_collect)
-            if result["failed"]:
-                raise typer.Exit(1)
-            return
-        plan = pipe.make_plan(runtime, service, profiles, patterns, estimate=dry_run or batch)
-        prices = pipe.load_prices(s.llm_price_table)
-        data = pipe.plan_dict(plan, prices, batch=batch)
-        data["dry_run"] = dry_run
-        if dry_run:
-            emit(data, as_json, _render_plan)
-            return
-        if batch:
-            data["batch"] = pipe.submit_batch(runtime, _BatchView(service, openai_gen), plan, openai_gen.with_retries)
-            emit(data, as_json, _render_batch)
-            return
-        with progress_bar("personalizing", enabled=not as_json) as on_progress:
-            data.update(pipe.run(service, plan, concurrency=limit, on_progress=on_progress))
-        data["llm_calls_made"] = bounded.calls
-        emit(data, as_json, _render_run)
-        if data["failed"]:
-            raise typer.Exit(1)
+        with progress_bar("personalizing", enabled=generating and not as_json) as on_progress:
+            data = pregenerate.personalize(runtime, OpenAIGenerator.from_settings(s), profiles=profiles,
+                                           lessons=patterns, dry_run=dry_run, batch=batch, collect=collect,
+                                           prune=prune, concurrency=concurrency, on_progress=on_progress)
     finally:
         runtime.close()
+    render = (_render_prune if prune else _render_collect if collect else _render_plan if dry_run
+              else _render_batch if batch else _render_run)
+    emit(data, as_json, render)
+    if (collect or generating) and data["failed"]:
+        raise typer.Exit(1)
 
 
 def _render_prune(data: dict[str, Any]) -> None:
@@ -89,16 +59,6 @@ def _render_prune(data: dict[str, Any]) -> None:
         out.print(f"{verb} {v['lesson']} (profile {v['profile']}, prompt {v['prompt_version']}, {v['model']})", markup=False)
     count = data["would_prune"] if data["dry_run"] else data["pruned"]
     out.print(f"{'would prune' if data['dry_run'] else 'pruned'} {count} stale variants")
-
-
-class _BatchView:
-    """The service, with the real OpenAI generator exposed for the Files/Batches calls."""
-
-    def __init__(self, service: Any, generator: Any) -> None:
-        self._service, self.generator = service, generator
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._service, name)
 
 
 def _summary(data: dict[str, Any]) -> str:

@@ -437,9 +437,9 @@ class PersonalizationService:
             return Generated(body, 0, 0, 0)
         pieces = sections(body, self.section_chars)
         if len(pieces) == 1:
-            return self._one(body, profile, None, editor_note=correction)
+            return self.personalize_piece(body, profile, None, editor_note=correction)
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(pieces)), thread_name_prefix="personalize") as pool:
-            futures = [pool.submit(self._one, piece, profile, (i + 1, len(pieces)), editor_note=correction)
+            futures = [pool.submit(self.personalize_piece, piece, profile, (i + 1, len(pieces)), editor_note=correction)
                        for i, piece in enumerate(pieces)]
             results = [f.result() for f in futures]  # first failure propagates; nothing is assembled or cached
         return self.assemble(body, results)
@@ -447,8 +447,8 @@ class PersonalizationService:
     def pieces(self, body: str) -> list[str]:
         return sections(body, self.section_chars)
 
-    def _one(self, piece: str, profile: Profile, section: tuple[int, int] | None, completion=None, *,
-             editor_note: str | None = None) -> Generated:
+    def personalize_piece(self, piece: str, profile: Profile, section: tuple[int, int] | None, completion=None, *,
+                          editor_note: str | None = None) -> Generated:
         """One piece: generate (unless `completion` is given, e.g. from a batch), guard, retry once with a correction."""
         if completion is None:
             completion = self.generator.complete(build_messages(profile, piece, section=section, editor_note=editor_note))

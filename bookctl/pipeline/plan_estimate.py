@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def estimate(runtime: "Runtime", book: Book, result: SyncResult, embedder: Embedder, *, chunk_tokens: int,
              llm_model: str, prices: dict[str, dict[str, float]]) -> None:
     """Fill `result.embedding` and `result.personalization` for the plan in `result`."""
-    from bookctl.pipeline.personalize import estimate_stale
+    from bookctl.personalization.stale import estimate_stale
 
     uploading = {item["slug"] for item in result.plan if item["action"] == "upload"}
     changed = [lesson for lesson in book.all_lessons() if lesson.slug in uploading]

@@ -79,7 +79,7 @@ _register_search_report()
 
 
 def _register_personalization_report() -> None:  # issue 5: personalized / stale variants
-    from bookctl.pipeline.personalize import stage_report
+    from bookctl.personalization.stale import stage_report
 
     STAGE_REPORTS["personalization"] = stage_report
 
