@@ -137,8 +137,7 @@ def bench_pregeneration(latency: float, concurrency: int) -> dict:
         generator = OpenAIGenerator(model="gpt-4o-mini", base_url=llm.base_url, api_key="bench", timeout=30,
                                     retry=RetryPolicy(attempts=2, base_delay=0.01))
         bounded = BoundedGenerator(generator, concurrency)
-        service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=concurrency,
-                                         route_base=settings.route_base)
+        service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=concurrency)
         plan = make_plan(runtime, service, PROFILES, None, estimate=False)
         started = time.perf_counter()
         result = run(service, plan, concurrency=concurrency)

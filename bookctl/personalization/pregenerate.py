@@ -48,8 +48,7 @@ def personalize(runtime: "Runtime", openai: "OpenAIGenerator", *, profiles: str 
     settings = runtime.settings
     limit = concurrency or settings.personalize_concurrency
     bounded = BoundedGenerator(openai, limit)
-    service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=limit,
-                                     route_base=settings.route_base)
+    service = PersonalizationService(runtime.sessions, runtime.store, bounded, concurrency=limit)
     if prune:
         removed = prune_stale(runtime, settings.book_slug or None, service.prompt_version, dry_run=dry_run)
         return {"pruned": 0 if dry_run else len(removed), "would_prune": len(removed) if dry_run else 0,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bookctl.db import models as m
@@ -37,33 +37,6 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=timezone.utc)
-
-
-def lesson_candidates(ref: str, route_base: str = "/docs") -> set[str]:
-    """The slugs/routes `ref` may name: with or without the leading slash or the route base."""
-    ref = ref.strip()
-    bare = ref.strip("/")
-    candidates = {ref, bare, "/" + bare}
-    if route_base and not ("/" + bare).startswith(route_base + "/"):
-        candidates.add(f"{route_base}/{bare}")
-    if route_base and ("/" + bare).startswith(route_base.rstrip("/") + "/"):
-        candidates.add(("/" + bare)[len(route_base):].strip("/"))
-    return candidates
-
-
-def find_lesson(session: Session, ref: str, route_base: str = "/docs") -> m.Lesson | None:
-    """A current lesson by slug or by route (with or without the leading slash or the route base)."""
-    ref = ref.strip()
-    if not ref:
-        return None
-    candidates = lesson_candidates(ref, route_base)
-    rows = list(session.scalars(
-        select(m.Lesson).where(m.Lesson.removed_at.is_(None),
-                               or_(m.Lesson.slug.in_(candidates), m.Lesson.route.in_(candidates)))
-        .order_by(m.Lesson.created_at)
-    ))
-    exact = [r for r in rows if r.slug == ref or r.route == ref]
-    return (exact or rows or [None])[0]
 
 
 def learner_profiles(session: Session) -> tuple[dict[str, int], dict[str, "Profile"]]:
@@ -232,11 +205,10 @@ def _read_statements():
     join = l.outerjoin(pc, and_(pc.c.lesson_id == l.c.id, pc.c.content_hash == l.c.content_hash,
                                 pc.c.profile_hash == bindparam("profile_hash"),
                                 pc.c.prompt_version == bindparam("prompt_version"), pc.c.model == bindparam("model")))
-    names = bindparam("names", expanding=True)
-    lesson = (select(l.c.id, l.c.slug, l.c.route, l.c.status, l.c.content_hash, l.c.bucket_path,
+    lesson = (select(l.c.id, l.c.slug, l.c.status, l.c.content_hash, l.c.bucket_path,
                      pc.c.personalized_content, pc.c.created_at, pc.c.review_status)
               .select_from(join)
-              .where(l.c.removed_at.is_(None), or_(l.c.slug.in_(names), l.c.route.in_(names)))
+              .where(l.c.removed_at.is_(None), l.c.slug == bindparam("slug"))
               .order_by(l.c.created_at))
     return learner, lesson
 
@@ -246,7 +218,8 @@ def learner_row(conn, user_id: uuid.UUID):
     return conn.execute(_read_statements()[0], {"user_id": user_id}).first()
 
 
-def lesson_with_variant(conn, candidates: set[str], profile_hash: str, prompt_version: str, model: str) -> list:
-    """Current lessons named by `candidates`, each with its variant for (content, profile, prompt, model) if any."""
-    return list(conn.execute(_read_statements()[1], {"names": sorted(candidates), "profile_hash": profile_hash,
+def lesson_with_variant(conn, slug: str, profile_hash: str, prompt_version: str, model: str) -> list:
+    """Current lessons with this slug (oldest first), each with its variant for (content, profile, prompt, model)
+    if any. The slug is the one bookctl.content.resolver named."""
+    return list(conn.execute(_read_statements()[1], {"slug": slug, "profile_hash": profile_hash,
                                                      "prompt_version": prompt_version, "model": model}))

@@ -86,14 +86,14 @@ class _KeyedLocks:
 class PersonalizationService:
     def __init__(self, sessions: sessionmaker[Session], store: "ObjectStore", generator: Generator, *,
                  concurrency: int = 4, miss_limit: int = 20, miss_window: float = 3600.0,
-                 route_base: str = "/docs", section_chars: int = SECTION_CHARS,
+                 section_chars: int = SECTION_CHARS,
                  prompt_version: str = PROMPT_VERSION, clock: Callable[[], datetime] = utcnow,
                  generation_threads: int = 16, review_policy: str = "off", lease: float = 30.0,
                  wait_timeout: float = 300.0, poll_interval: float = 0.1) -> None:
         self.sessions, self.store, self.generator = sessions, store, generator
         self.concurrency = max(1, concurrency)
         self.miss_limit, self.miss_window = miss_limit, miss_window
-        self.route_base, self.section_chars, self.prompt_version, self.clock = route_base, section_chars, prompt_version, clock
+        self.section_chars, self.prompt_version, self.clock = section_chars, prompt_version, clock
         self._key_locks = _KeyedLocks()
         self._user_locks = _KeyedLocks()
         self._flights: dict[CacheKey, object] = {}  # asyncio single flight (apersonalize)
@@ -110,7 +110,7 @@ class PersonalizationService:
     def from_runtime(cls, runtime: "Runtime", generator: Generator) -> "PersonalizationService":
         s = runtime.settings
         return cls(runtime.sessions, runtime.store, generator, concurrency=s.personalize_concurrency,
-                   miss_limit=s.personalize_miss_limit, miss_window=s.personalize_miss_window, route_base=s.route_base,
+                   miss_limit=s.personalize_miss_limit, miss_window=s.personalize_miss_window,
                    review_policy=s.variant_review, lease=s.personalize_lease, wait_timeout=s.personalize_wait)
 
     def _session(self) -> ContextManager[Session]:
@@ -125,16 +125,17 @@ class PersonalizationService:
 
     # ------------------------------------------------------------------ learner path (API)
 
-    def personalize(self, user_id: uuid.UUID, lesson_ref: str) -> Variant:
-        """The variant of `lesson_ref` (slug or route) for this learner's current profile."""
-        found = self.lookup(user_id, lesson_ref)
+    def personalize(self, user_id: uuid.UUID, lesson_slug: str) -> Variant:
+        """The variant of the lesson `lesson_slug` for this learner's current profile. Edges name the lesson with
+        the one resolver (bookctl.content.resolver: slug, route, doc id, old route) and pass its slug here."""
+        found = self.lookup(user_id, lesson_slug)
         if isinstance(found, Variant):
             metrics.variant_cache(hit=True)
             return found
         key, source, profile, reset = found
         return self._generate_once(key, source, profile, user_id=user_id, reset=reset)
 
-    async def apersonalize(self, user_id: uuid.UUID, lesson_ref: str) -> Variant:
+    async def apersonalize(self, user_id: uuid.UUID, lesson_slug: str) -> Variant:
         """`personalize` for an event loop: waiters for a variant being generated hold no worker thread.
 
         Lookups run in the loop's default executor (short). The first request for an uncached key generates it
@@ -145,7 +146,7 @@ class PersonalizationService:
         import functools
 
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(None, self.lookup, user_id, lesson_ref)
+        found = await loop.run_in_executor(None, self.lookup, user_id, lesson_slug)
         if isinstance(found, Variant):
             metrics.variant_cache(hit=True)
             return found
@@ -158,7 +159,7 @@ class PersonalizationService:
             flight.add_done_callback(lambda _f: self._flights.pop(key, None))
             return await flight
         await asyncio.wait({flight})  # its failure is the leader's to report; we look again
-        return await loop.run_in_executor(None, self.personalize, user_id, lesson_ref)
+        return await loop.run_in_executor(None, self.personalize, user_id, lesson_slug)
 
     def _generation_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -170,11 +171,11 @@ class PersonalizationService:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def lookup(self, user_id: uuid.UUID, lesson_ref: str):
+    def lookup(self, user_id: uuid.UUID, lesson_slug: str):
         """A cached Variant, or what generating it needs: (key, (slug, bucket_path), profile, reset).
 
         Two Core queries on one connection (learner + profile; lesson + its variant)."""
-        self._check_ref(lesson_ref)
+        self._check_ref(lesson_slug)
         engine = self.sessions.kw["bind"]
         with engine.connect() as conn:
             learner = repo.learner_row(conn, user_id)
@@ -183,13 +184,11 @@ class PersonalizationService:
             if not learner.onboarding_completed or learner.education_level is None:
                 raise NotFoundError("the user has not completed onboarding", detail={"user_id": str(user_id)})
             profile = _profile(tuple(learner[1:6]))
-            rows = repo.lesson_with_variant(conn, repo.lesson_candidates(lesson_ref, self.route_base), profile.hash,
-                                            self.prompt_version, self.generator.model)
-        ref = lesson_ref.strip()
-        exact = [r for r in rows if r.slug == ref or r.route == ref]
-        row = (exact or rows or [None])[0]
+            rows = repo.lesson_with_variant(conn, lesson_slug.strip(), profile.hash, self.prompt_version,
+                                            self.generator.model)
+        row = rows[0] if rows else None
         if row is None:
-            raise NotFoundError(f"no lesson {lesson_ref!r}", detail={"lesson_slug": lesson_ref})
+            raise NotFoundError(f"no lesson {lesson_slug!r}", detail={"lesson_slug": lesson_slug})
         if row.status != "written" or not row.content_hash or not row.bucket_path:
             raise NotFoundError(f"lesson {row.slug!r} is planned, not written yet", detail={"lesson_slug": row.slug})
         reset = aware(learner.cleared_at)

@@ -99,10 +99,8 @@ class Env:
             return len(service.pieces(service.body_of(lesson)))
 
     def new_service(self, generator=None, **kwargs: Any) -> PersonalizationService:
-        s = self.runtime.settings
         kwargs.setdefault("miss_limit", 1000)
-        return PersonalizationService(self.runtime.sessions, self.runtime.store, generator or self.generator,
-                                      route_base=s.route_base, **kwargs)
+        return PersonalizationService(self.runtime.sessions, self.runtime.store, generator or self.generator, **kwargs)
 
 
 def _env(ws, llm: FakeOpenAI, **service_kwargs: Any) -> Env:
@@ -113,8 +111,7 @@ def _env(ws, llm: FakeOpenAI, **service_kwargs: Any) -> Env:
     sleeps: list[float] = []
     generator = make_generator(llm, sleeps=sleeps)
     service_kwargs.setdefault("miss_limit", 1000)
-    service = PersonalizationService(runtime.sessions, runtime.store, generator, route_base=settings.route_base,
-                                     **service_kwargs)
+    service = PersonalizationService(runtime.sessions, runtime.store, generator, **service_kwargs)
     return Env(ws, runtime, llm, generator, service, sleeps)
 
 

@@ -25,13 +25,18 @@ def test_same_profile_shares_one_variant(env):
     assert env.chat_calls() == env.sections(LESSON) and len(env.variants()) == 1
 
 
-def test_route_works_like_slug(env):
+def test_route_names_the_same_variant_through_the_one_resolver(env):
+    """The service takes the slug the one resolver (bookctl.content.resolver, as the API and MCP use it) names."""
+    from bookctl.content.service import ContentService
+
     a = env.user()
     env.service.personalize(a, LESSON)
     route = "/docs/" + LESSON  # what the Docusaurus site shows
-    slug_row = env.variants()[0]
-    assert env.service.personalize(a, route).cached
-    assert slug_row.lesson_slug == LESSON
+    slug = ContentService(env.runtime).entry(route).lesson.slug
+    assert slug == LESSON and env.service.personalize(a, slug).cached
+    assert env.variants()[0].lesson_slug == LESSON
+    with pytest.raises(NotFoundError):  # a route is resolved at the edge, never guessed again here
+        env.service.personalize(a, route)
 
 
 def test_changed_preferences_prompt_model_or_content_select_new_variants(env):
