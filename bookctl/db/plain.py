@@ -1,4 +1,5 @@
-"""A plain DB-API connection (sqlite3 / psycopg) for the read-only fast paths that must not import SQLAlchemy."""
+"""A plain DB-API connection (sqlite3 / psycopg) for the read-only fast paths that must not import SQLAlchemy
+(sync receipts in pipeline/receipt.py, the no-op embed in pipeline/embed_quick.py)."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bookctl.db.plain import connect as _connect
 from bookctl.db.revisions import quick_head
 
 if TYPE_CHECKING:
@@ -64,21 +65,6 @@ def _fingerprint_bytes(root: Path, path: Path) -> bytes:
     if not (inside and regular):
         return b"not-read:" + (os.readlink(path).encode() if path.is_symlink() else b"special")
     return real.read_bytes()
-
-
-def _connect(url: str):
-    if url.startswith("sqlite:///"):
-        import sqlite3
-
-        path = url.removeprefix("sqlite:///")
-        if not path or path == ":memory:" or not Path(path).is_file():
-            return None
-        return sqlite3.connect(path, timeout=5)  # reads only; never creates (checked above)
-    if url.startswith("postgresql+psycopg://"):
-        import psycopg
-
-        return psycopg.connect("postgresql://" + url.removeprefix("postgresql+psycopg://"), connect_timeout=5)
-    return None
 
 
 def db_state(url: str, book_slug: str) -> tuple[str, set[str]] | None:
