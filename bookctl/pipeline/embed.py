@@ -246,14 +246,29 @@ def _lookup(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embed
     cached: dict[str, bytes] = {}
     if not full:
         with runtime.session() as session:
-            hashes = list(texts)
-            for start in range(0, len(hashes), 500):
-                for h, blob in session.execute(
-                    select(m.EmbeddingCache.chunk_hash, m.EmbeddingCache.vector).where(
-                        m.EmbeddingCache.model == embedder.name, m.EmbeddingCache.chunk_hash.in_(hashes[start:start + 500]))
-                ):
-                    cached[h] = blob
+            cached = _cached_vectors(session, embedder.name, list(texts))
     return cached, [h for h in texts if h not in cached and h not in planned]
+
+
+def _cached_vectors(session: Session, model: str, hashes: list[str]) -> dict[str, bytes]:
+    """The embedding cache's vectors of these chunk hashes for this model (500 hashes a query)."""
+    cached: dict[str, bytes] = {}
+    for start in range(0, len(hashes), 500):
+        for h, blob in session.execute(
+            select(m.EmbeddingCache.chunk_hash, m.EmbeddingCache.vector).where(
+                m.EmbeddingCache.model == model, m.EmbeddingCache.chunk_hash.in_(hashes[start:start + 500]))
+        ):
+            cached[h] = blob
+    return cached
+
+
+def _cache_vector(session: Session, model: str, chunk_hash: str, vector: list, blob: bytes) -> None:
+    """Store one embedded vector in the cache (replacing a row for the same model and text)."""
+    row = session.get(m.EmbeddingCache, (model, chunk_hash))
+    if row is None:
+        session.add(m.EmbeddingCache(model=model, chunk_hash=chunk_hash, dim=len(vector), vector=blob))
+    else:
+        row.vector, row.dim = blob, len(vector)
 
 
 def _write_group(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedder: Embedder,
@@ -272,12 +287,7 @@ def _write_group(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], 
             if h not in blobs and h in fresh:
                 blobs[h] = fresh[h]
         for h, vec in zip(missing, vectors):
-            blob = blobs[h]
-            row = session.get(m.EmbeddingCache, (embedder.name, h))
-            if row is None:
-                session.add(m.EmbeddingCache(model=embedder.name, chunk_hash=h, dim=len(vec), vector=blob))
-            else:
-                row.vector, row.dim = blob, len(vec)
+            _cache_vector(session, embedder.name, h, vec, blobs[h])
         session.flush()
         _replace_chunks(session, group, embedder, chunk_tokens, result, blobs, dialect)
 
@@ -309,15 +319,7 @@ def _flush(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedd
     total = sum(len(chunks) for _, chunks in group)
     with runtime.session() as session:
         dialect = session.get_bind().dialect.name
-        cached: dict[str, bytes] = {}
-        if not full:
-            hashes = list(texts)
-            for start in range(0, len(hashes), 500):
-                for h, blob in session.execute(
-                    select(m.EmbeddingCache.chunk_hash, m.EmbeddingCache.vector).where(
-                        m.EmbeddingCache.model == embedder.name, m.EmbeddingCache.chunk_hash.in_(hashes[start:start + 500]))
-                ):
-                    cached[h] = blob
+        cached: dict[str, bytes] = {} if full else _cached_vectors(session, embedder.name, list(texts))
         missing = [h for h in texts if h not in cached]
         result.embedded += len(missing)
         result.skipped += total - len(missing)
@@ -335,13 +337,8 @@ def _flush(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], embedd
             return
         vectors = embedder.embed([texts[h] for h in missing]) if missing else []
         for h, vec in zip(missing, vectors):
-            blob = to_blob(vec)
-            cached[h] = blob
-            row = session.get(m.EmbeddingCache, (embedder.name, h))
-            if row is None:
-                session.add(m.EmbeddingCache(model=embedder.name, chunk_hash=h, dim=len(vec), vector=blob))
-            else:
-                row.vector, row.dim = blob, len(vec)
+            cached[h] = to_blob(vec)
+            _cache_vector(session, embedder.name, h, vec, cached[h])
         session.flush()
         _replace_chunks(session, group, embedder, chunk_tokens, result, cached, dialect)
 
