@@ -52,7 +52,7 @@ class LiveServer:
 
 
 @contextmanager
-def bookctl_serve(env: dict[str, str], cwd: Path, *, workers: int = 1, timeout: float = 30.0) -> Iterator[str]:
+def bookctl_serve(env: dict[str, str], cwd: Path, *, workers: int = 1, timeout: float = 90.0) -> Iterator[str]:
     """`bookctl serve` as a subprocess on a free port; yields its base URL once /healthz answers, stops it after."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -66,8 +66,10 @@ def bookctl_serve(env: dict[str, str], cwd: Path, *, workers: int = 1, timeout: 
                     break
             except httpx.HTTPError:
                 pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("bookctl serve did not start")
+            if proc.poll() is not None:
+                raise RuntimeError(f"bookctl serve exited with {proc.returncode} before answering /healthz")
+            if time.monotonic() > deadline:  # generous: N workers import the app at once on a loaded 2-core machine
+                raise RuntimeError(f"bookctl serve did not answer /healthz within {timeout:g} s")
             time.sleep(0.1)
         yield base
     finally:

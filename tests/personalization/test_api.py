@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from tests.fakes.openai_server import Fault
 from tests.personalization.conftest import BEGINNER, LESSON
