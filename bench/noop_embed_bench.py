@@ -88,7 +88,7 @@ def _bench(tmp: Path, fake) -> str:
     book.mkdir()
     lessons = generate_book(book)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOOKCTL_", "OPENAI_", "LLM_"))}
-    env.update({"BOOKCTL_BOOK": str(book), "BOOKCTL_DATA_DIR": str(tmp / "bookctl"),
+    env.update({"BOOKCTL_BOOK": str(book), "BOOKCTL_DATA_DIR": str(tmp / "data"),
                 "BOOKCTL_STORAGE_URL": f"file://{tmp / 'storage'}", "BOOKCTL_EMBEDDINGS": "openai:text-embedding-3-small",
                 "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "bench", "LLM_USER_PATH": str(tmp / "llm")})
     (tmp / "lc").mkdir()

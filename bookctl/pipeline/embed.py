@@ -17,7 +17,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bookctl.db import models as m
@@ -370,9 +370,10 @@ def _replace_chunks(session: Session, group: list[tuple[m.Lesson, list[Chunk]]],
                 model=embedder.name, dim=len(vec), embedding=to_db(vec, dialect),
             ))
         result.deleted += len(old - set(ids))
-        db_lesson = session.get(m.Lesson, lesson.id)
-        if db_lesson is not None:
-            db_lesson.vector_ids = ids
+        # updated_at is set to itself so its onupdate does not fire: embedding is not an edit of the lesson, and
+        # a bumped timestamp would void sync's no-op receipt and the content API's freshness fingerprint.
+        session.execute(update(m.Lesson).where(m.Lesson.id == lesson.id)
+                        .values(vector_ids=ids, updated_at=m.Lesson.updated_at))
     for dim in {len(from_blob(blobs[c.chunk_hash])) for _, chunks in group for c in chunks}:
         ensure_vector_index(session, dim)
 

@@ -85,3 +85,27 @@ def test_anything_to_do_falls_through_to_the_full_run(embed_ws):
         conn.execute(text("UPDATE lessons SET status = 'planned' WHERE slug LIKE '%embodiment-hypothesis'"))
     engine.dispose()
     assert _quick(embed_ws) is None
+
+
+def test_an_embed_leaves_the_sync_receipt_and_the_lessons_timestamps_alone(embed_ws, monkeypatch):
+    """Embedding is not an edit: after an embed (that writes chunks and vector ids), the next sync is still
+    answered from its receipt, and no lesson's updated_at moved (the content API's freshness check reads it)."""
+    assert embed_ws.run("sync", "--json").code == 0  # the receipt, refreshed after the first sync's writes
+    url = embed_ws.env.get("BOOKCTL_DATABASE_URL") or f"sqlite:///{embed_ws.root / '.bookctl' / 'bookctl.db'}"
+    engine = create_engine(url)
+    stamps = "SELECT slug, updated_at, vector_ids FROM lessons ORDER BY slug"
+    with engine.connect() as conn:
+        before = conn.execute(text(stamps)).all()
+    embedded = embed_ws.run("embed", "--json")
+    assert embedded.code == 0 and embedded.json["embedded"] > 0, embedded.stderr
+    with engine.connect() as conn:
+        after = conn.execute(text(stamps)).all()
+    engine.dispose()
+    assert [r[:2] for r in after] == [r[:2] for r in before]
+    assert [r[2] for r in after] != [r[2] for r in before]  # the vector ids were written all the same
+    import bookctl.curriculum
+
+    monkeypatch.setattr(bookctl.curriculum, "parse_book", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    again = embed_ws.run("sync", "--json")
+    assert again.code == 0, again.stderr
+    assert again.json["uploaded"] == 0 and again.json["updated"] == 0
