@@ -166,3 +166,75 @@ def test_quick_path_accepts_the_usual_spellings(workspace: Workspace) -> None:
     bad = workspace.run("sync", "--json", BOOKCTL_LOCK_TIMEOUT="never")
     assert bad.code == 2 and "BOOKCTL_LOCK_TIMEOUT" in bad.stderr
     assert workspace.run("sync", "--bogus").code == 2  # anything unknown still goes to Typer's usage error
+
+
+def _reference_fingerprint(settings) -> str:
+    """The fingerprint as first written (os.walk + realpath of every file), kept to check the fast walk against."""
+    import hashlib
+    import json
+    import os
+
+    from bookctl.pipeline.receipt import FORMAT, _fingerprint_bytes
+
+    root = Path(settings.book_dir)
+    digest = hashlib.sha256(json.dumps([FORMAT, settings.route_base, settings.book_slug]).encode())
+    files = [root / "curriculum.md"] if (root / "curriculum.md").is_file() else []
+    for dirpath, dirnames, names in os.walk(root / "docs"):
+        dirnames.sort()
+        files.extend(Path(dirpath, name) for name in sorted(names))
+        files.extend(Path(dirpath, name) for name in dirnames if Path(dirpath, name).is_symlink())
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(_fingerprint_bytes(root, path)).digest())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("docs_link", ["", "inside", "outside"])
+def test_fast_fingerprint_equals_the_careful_one(tmp_path: Path, fixture_book: Path, docs_link: str) -> None:
+    """Symlinks (in and out of the book, dangling, to folders), a FIFO, nested folders, docs/ itself a link: the
+    scandir walk that skips realpath for plain files gives the same fingerprint as realpath on every file, and
+    any of those entries changing changes it."""
+    import os
+    import shutil
+
+    from bookctl.config import load_settings
+    from bookctl.pipeline.receipt import fingerprint
+
+    book = tmp_path / "book"
+    shutil.copytree(fixture_book, book)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("not the book's\n")
+    if docs_link:
+        target = book / "real-docs" if docs_link == "inside" else tmp_path / "elsewhere-docs"
+        shutil.move(book / "docs", target)
+        (book / "docs").symlink_to(target, target_is_directory=True)
+    docs = book / "docs"
+    chapter = next(p for p in sorted(docs.rglob("*")) if p.is_dir() and not p.is_symlink())
+    (chapter / "in.md").symlink_to(next(chapter.glob("*.md")))
+    (chapter / "out.md").symlink_to(outside / "secret.md")
+    (chapter / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    (chapter / "linked-folder").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(chapter / "pipe.md")
+    (chapter / "deeper" / "deepest").mkdir(parents=True)
+    (chapter / "deeper" / "deepest" / "x.md").write_text("# x\n")
+    settings = load_settings().with_book(book)
+    assert fingerprint(settings) == _reference_fingerprint(settings)
+    seen = {fingerprint(settings)}
+    for change in ("out", "dangling", "folder", "deep"):
+        if change == "out":
+            (outside / "secret.md").write_text("changed outside: not read, so no change\n")
+        elif change == "dangling":
+            (chapter / "dangling.md").unlink()
+            (chapter / "dangling.md").symlink_to(tmp_path / "elsewhere.md")
+        elif change == "folder":
+            (chapter / "linked-folder").unlink()
+            (chapter / "linked-folder").symlink_to(tmp_path, target_is_directory=True)
+        else:
+            (chapter / "deeper" / "deepest" / "x.md").write_text("# y\n")
+        now = fingerprint(settings)
+        assert now == _reference_fingerprint(settings), change
+        # never read: a file outside the book, and every file when docs/ itself leads out (the parser refuses that)
+        unread = {"out"} | ({"deep"} if docs_link == "outside" else set())
+        assert (now in seen) == (change in unread), change
+        seen.add(now)

@@ -58,11 +58,12 @@ def _run_json(app, args: list[str]) -> None:
 
 
 def _quick_noop_sync(args: list[str]) -> bool:
-    """Answer `bookctl sync [--json] [--book DIR]` from its receipt when nothing changed, before Typer runs.
+    """Run `bookctl sync [--json] [--book DIR]` without Typer: answered from its receipt when nothing changed,
+    else the full sync is called directly with the fingerprint already taken.
 
     Typer 0.29 imports pydantic to coerce option values (~100-130 ms of CPU), about as much as a proven
-    no-op sync of a 1,000-lesson book costs in all. Any other form of the command, or a sync with work to
-    do, returns False and goes through Typer as usual.
+    no-op sync of a 1,000-lesson book costs in all; this form has no option left to coerce. Any other form
+    of the command returns False and goes through Typer as usual.
     """
     parsed = _book_and_json(args, "sync")
     if parsed is None:
@@ -73,9 +74,14 @@ def _quick_noop_sync(args: list[str]) -> bool:
     from bookctl.config import load_settings
     from bookctl.pipeline import receipt
 
-    unchanged = receipt.try_noop(load_settings().with_book(Path(book) if book is not None else None))
+    settings = load_settings().with_book(Path(book) if book is not None else None)
+    fingerprint = receipt.fingerprint_or_none(settings)  # before parsing, once (see cli.book.sync)
+    unchanged = receipt.try_noop(settings, fingerprint)
     if unchanged is None:
-        return False
+        from bookctl.cli.book import full_sync
+
+        _call(full_sync, settings, "json" if as_json else "text", fingerprint)
+        return True
     if as_json:
         sys.stdout.write(json.dumps(unchanged, default=str, sort_keys=True) + "\n")
     else:
@@ -83,6 +89,17 @@ def _quick_noop_sync(args: list[str]) -> bool:
 
         render_sync(unchanged)
     return True
+
+
+def _call(command, *args, **kwargs) -> None:
+    """Call a command's function as Typer would (its typer.Exit(code) becomes the exit code)."""
+    import typer
+
+    try:
+        command(*args, **kwargs)
+    except typer.Exit as exc:
+        if exc.exit_code:
+            raise SystemExit(exc.exit_code) from None
 
 
 def _wants_json(args: list[str]) -> bool:
@@ -115,9 +132,9 @@ def _annotate(exc: ContentError, args: list[str]) -> None:
 
 
 def _quick_noop_embed(args: list[str]) -> bool:
-    """Answer `bookctl embed [--json] [--book DIR]` from the database when every lesson is embedded already,
-    before Typer, numpy, tiktoken or SQLAlchemy are imported (bookctl.pipeline.embed_quick). Anything else,
-    or an embed with work to do, returns False and goes through Typer as usual."""
+    """Run `bookctl embed [--json] [--book DIR]` without Typer: answered from the database when every lesson is
+    embedded already, before numpy, tiktoken or SQLAlchemy are imported (bookctl.pipeline.embed_quick), else
+    the command's function is called directly. Any other form returns False and goes through Typer as usual."""
     parsed = _book_and_json(args, "embed")
     if parsed is None:
         return False
@@ -136,8 +153,11 @@ def _quick_noop_embed(args: list[str]) -> bool:
     except ConfigError:
         return False  # the full command reports it
     unchanged = try_noop_embed(settings, model, book_slug(settings.book_dir, settings.book_slug or None))
-    if unchanged is None:
-        return False
+    if unchanged is None:  # work to do: the command itself, without Typer's parsing (see _quick_noop_sync)
+        from bookctl.cli.search import embed
+
+        _call(embed, book=Path(book) if book is not None else None, as_json=as_json)
+        return True
     if as_json:
         sys.stdout.write(json.dumps(unchanged, default=str, sort_keys=True) + "\n")
     else:

@@ -85,20 +85,24 @@ def sync(
     out = output_format(fmt, as_json)
     kinds = _fail_on(fail_on)
     s = settings(book)
-    if not dry_run and not verify and (unchanged := receipt.try_noop(s)) is not None:
+    # before parsing: a file edited during the sync makes the receipt miss next time, never match wrongly
+    fingerprint = receipt.fingerprint_or_none(s)
+    if not dry_run and not verify and (unchanged := receipt.try_noop(s, fingerprint)) is not None:
         # Proven no-op (same files, same rows, same store as the last sync): skip parsing and the ORM.
         unchanged = {**unchanged, "changes": [], "moved": [], "removed": [], "failed_on": []}
         report("sync", unchanged, out, render_sync, s.book_dir)
         return
+    full_sync(s, out, fingerprint, dry_run=dry_run, verify=verify, kinds=kinds, allow_mass_delete=allow_mass_delete)
 
+
+def full_sync(s, out: str, fingerprint: str | None, *, dry_run: bool = False, verify: bool = False,
+              kinds: frozenset[str] = frozenset(), allow_mass_delete: bool = False) -> None:
+    """The sync past its receipt check; `fingerprint` was taken before parsing (bookctl.cli calls this directly
+    for a plain `sync [--json] [--book DIR]` whose receipt missed, so the book is fingerprinted once)."""
     from bookctl.curriculum import parse_book
     from bookctl.pipeline.sync import run_sync
     from bookctl.runtime import Runtime
 
-    try:  # before parsing: a file edited during the sync makes the receipt miss next time, never match wrongly
-        fingerprint = receipt.fingerprint(s)
-    except OSError:
-        fingerprint = None
     parsed, warnings = parse_book(s.book_dir, s.route_base, s.book_slug or None)  # refuse before any write
     runtime = Runtime.open(s)
     try:

@@ -38,17 +38,55 @@ def fingerprint(settings: "Settings") -> str:
     digest = hashlib.sha256(json.dumps([FORMAT, settings.route_base, settings.book_slug]).encode())
     # A Docusaurus book may have no curriculum.md (its outline is the tree): then there is nothing to hash for it,
     # and adding one later changes the fingerprint all the same.
-    files = [root / "curriculum.md"] if (root / "curriculum.md").is_file() else []
-    for dirpath, dirnames, names in os.walk(root / "docs"):
-        dirnames.sort()
-        files.extend(Path(dirpath, name) for name in sorted(names))
-        # a symlinked folder is not walked into, but the parser looks at it (and refuses one that leaves the
-        # book or loops): its appearance must change the fingerprint
-        files.extend(Path(dirpath, name) for name in dirnames if Path(dirpath, name).is_symlink())
-    for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(_fingerprint_bytes(root, path)).digest())
+    if (root / "curriculum.md").is_file():
+        _add(digest, "curriculum.md", _fingerprint_bytes(root, root / "curriculum.md"))
+    docs = root / "docs"
+    real_root, real_docs = os.path.realpath(root), os.path.realpath(docs)
+    # Files reached without crossing a symlink are inside the book when docs/ itself is: they need no realpath
+    # (which was most of a no-op's cost). Anything else takes the careful path, _fingerprint_bytes.
+    plain = real_docs.startswith(real_root.rstrip(os.sep) + os.sep)
+    _walk(digest, root, str(docs), "docs", plain)
     return digest.hexdigest()
+
+
+def _add(digest: "hashlib._Hash", rel: str, data: bytes) -> None:
+    digest.update(rel.encode() + b"\0")
+    digest.update(hashlib.sha256(data).digest())
+
+
+def _walk(digest: "hashlib._Hash", root: Path, folder: str, rel: str, plain: bool) -> None:
+    """os.walk's order (names sorted; a folder's files, then its symlinked sub-folders, then its sub-folders)
+    with what each entry is taken from scandir's cached type, so a plain file costs one open and one read."""
+    try:
+        with os.scandir(folder) as found:
+            entries = sorted(found, key=lambda e: e.name)
+    except OSError:
+        return  # like os.walk: an unreadable folder is skipped (the parser reports it)
+    dirs, files = [], []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        (dirs if is_dir else files).append(entry)
+    for entry in files:
+        if plain and not entry.is_symlink() and entry.is_file(follow_symlinks=False):
+            try:
+                with open(entry.path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                data = _fingerprint_bytes(root, Path(entry.path))
+        else:
+            data = _fingerprint_bytes(root, Path(entry.path))
+        _add(digest, f"{rel}/{entry.name}", data)
+    # a symlinked folder is not walked into, but the parser looks at it (and refuses one that leaves the
+    # book or loops): its appearance must change the fingerprint
+    for entry in dirs:
+        if entry.is_symlink():
+            _add(digest, f"{rel}/{entry.name}", _fingerprint_bytes(root, Path(entry.path)))
+    for entry in dirs:
+        if not entry.is_symlink():
+            _walk(digest, root, entry.path, f"{rel}/{entry.name}", plain)
 
 
 def _fingerprint_bytes(root: Path, path: Path) -> bytes:
@@ -107,12 +145,23 @@ def db_state(url: str, book_slug: str) -> tuple[str, set[str]] | None:
         conn.close()
 
 
-def try_noop(settings: "Settings") -> dict[str, Any] | None:
-    """The result of a sync that has nothing to do, or None when that cannot be proven cheaply."""
+def fingerprint_or_none(settings: "Settings") -> str | None:
+    """The fingerprint, or None when the book cannot be read (the full sync then says why; no receipt)."""
+    try:
+        return fingerprint(settings)
+    except OSError:
+        return None
+
+
+def try_noop(settings: "Settings", print_: str | None = None) -> dict[str, Any] | None:
+    """The result of a sync that has nothing to do, or None when that cannot be proven cheaply.
+
+    `print_`: the book's fingerprint when the caller took it already (it is computed here otherwise)."""
     from bookctl.storage import store_identity
 
     try:
-        print_ = fingerprint(settings)
+        if print_ is None:
+            print_ = fingerprint(settings)
         conn = _connect(settings.database_url)
         if conn is None:
             return None
