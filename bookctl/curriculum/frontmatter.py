@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -56,22 +58,34 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], int, list[
     if len(yaml_text.encode("utf-8", errors="replace")) > MAX_FRONT_MATTER_BYTES:
         return {}, body_line, [Problem(path, 1, f"front matter is larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB: "
                                                 "keep it to a few 'key: value' lines")]
+    # cached only when small (real front matter is a few hundred bytes): the cache stays under ~16 MB
+    data, problem = (_parse_yaml if len(yaml_text) <= 4096 else _parse_yaml.__wrapped__)(yaml_text)
+    if problem is not None:
+        line, message = problem
+        return {}, body_line, [Problem(path, line, message)]
+    return copy.deepcopy(data), body_line, []  # a copy: callers own what they get
+
+
+@lru_cache(maxsize=4096)
+def _parse_yaml(yaml_text: str) -> tuple[dict[str, Any], tuple[int, str] | None]:
+    """(mapping, None) or ({}, (file line, message)). Cached: loading a book reads each file's front matter
+    more than once (the sidebar order, then the lesson), and the answer depends on the text alone."""
     try:
         shape_problem = _unsafe_shape(yaml_text)
         if shape_problem is not None:
             line, reason = shape_problem
-            return {}, body_line, [Problem(path, 2 + line, f"front matter is not accepted: {reason}")]
+            return {}, (2 + line, f"front matter is not accepted: {reason}")
         data = yaml.load(yaml_text, Loader=_Loader) if yaml_text.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return {}, body_line, [Problem(path, line, f"front matter is not valid YAML: {reason}")]
+        return {}, (line, f"front matter is not valid YAML: {reason}")
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        return {}, body_line, [Problem(path, 2, "front matter must be a mapping of 'key: value' lines")]
-    return {str(k): v for k, v in data.items()}, body_line, []
+        return {}, (2, "front matter must be a mapping of 'key: value' lines")
+    return {str(k): v for k, v in data.items()}, None
 
 
 def _unsafe_shape(yaml_text: str) -> tuple[int, str] | None:

@@ -125,7 +125,8 @@ def scan_tree(book_root: Path, docs: Path, problems: list[Problem]) -> Category:
     return _scan(book_root, docs, problems, root=True)
 
 
-def _scan(book_root: Path, folder: Path, problems: list[Problem], root: bool = False) -> Category:
+def _scan(book_root: Path, folder: Path, problems: list[Problem], root: bool = False, descend: bool = True) -> Category:
+    """`descend=False`: the folder's own docs only (sub-folders are not read; the category lists no sub-category)."""
     meta = {} if root else _category_meta(book_root, folder, problems)
     category = Category(
         path=folder.relative_to(book_root),
@@ -137,6 +138,8 @@ def _scan(book_root: Path, folder: Path, problems: list[Problem], root: bool = F
         if not _is_doc_name(entry.name):
             continue
         if entry.is_dir():
+            if not descend:
+                continue
             sub = _scan(book_root, entry, problems)
             if sub.index or sub.items:  # a folder with no docs makes no category
                 items.append(sub)
@@ -240,7 +243,8 @@ def folder_docs(book_root: Path, folder: Path, problems: list[Problem], *, neste
     With `nested`, docs of sub-folders are included where their category sits in the sidebar (flattened);
     without, only the folder's own files. Used by the curriculum.md reader so both outlines order alike.
     """
-    category = _scan(book_root, folder, problems)
+    # without `nested`, sub-folders would be dropped below: not reading them saves a parse of every file under them
+    category = _scan(book_root, folder, problems, descend=nested)
     items = category.items if nested else [i for i in category.items if isinstance(i, Doc)]
     docs = [d for item in items for d in _flat(item)]
     return (category.index.path if category.index else None), [d.path for d in docs]

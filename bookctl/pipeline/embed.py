@@ -123,9 +123,12 @@ def _snapshot(runtime: "Runtime", book_slug: str, dry_run: bool, result: EmbedRe
         book = session.scalar(select(m.Book).where(m.Book.slug == book_slug))
         if book is None:
             raise NotFoundError(f"book {book_slug!r} is not in the database: run `bookctl sync` first")
-        lessons = list(session.scalars(
-            select(m.Lesson).where(m.Lesson.book_id == book.id, m.Lesson.status == "written",
-                                   m.Lesson.removed_at.is_(None), m.Lesson.bucket_path.is_not(None))
+        # plain rows with the columns embed reads, not ORM objects: an edit to one lesson of a thousand should
+        # not build a thousand of them
+        lessons = list(session.execute(
+            select(m.Lesson.id, m.Lesson.slug, m.Lesson.title, m.Lesson.content_hash, m.Lesson.bucket_path)
+            .where(m.Lesson.book_id == book.id, m.Lesson.status == "written",
+                   m.Lesson.removed_at.is_(None), m.Lesson.bucket_path.is_not(None))
             .order_by(m.Lesson.position)
         ))
         result.lessons = len(lessons)
@@ -294,14 +297,15 @@ def _write_group(runtime: "Runtime", group: list[tuple[m.Lesson, list[Chunk]]], 
 
 def _chunk_state(session: Session, book_id: Any):
     """Per lesson of the book with chunks: (lesson id, chunk count, {source marker}, {model})."""
-    rows = session.execute(
-        select(m.Chunk.lesson_id, m.Chunk.source_hash, m.Chunk.model, m.Chunk.chunk_hash)
+    rows = session.execute(  # counted by the database: one row per (lesson, source, model), not per chunk
+        select(m.Chunk.lesson_id, m.Chunk.source_hash, m.Chunk.model, func.count())
         .join(m.Lesson, m.Lesson.id == m.Chunk.lesson_id).where(m.Lesson.book_id == book_id)
+        .group_by(m.Chunk.lesson_id, m.Chunk.source_hash, m.Chunk.model)
     ).all()
     per: dict[Any, list] = {}
-    for lesson_id, source, model, _h in rows:
+    for lesson_id, source, model, count in rows:
         entry = per.setdefault(lesson_id, [0, set(), set()])
-        entry[0] += 1
+        entry[0] += count
         entry[1].add(source)
         entry[2].add(model)
     return [(lid, c, s, mo) for lid, (c, s, mo) in per.items()]
