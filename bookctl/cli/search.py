@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 def book_slug(s) -> str:
-    from bookctl.curriculum import book_slug as slug_of
+    from bookctl.curriculum.outline import book_slug as slug_of  # the outline alone: not the loader (YAML, ...)
 
     return slug_of(s.book_dir, s.book_slug or None)
 

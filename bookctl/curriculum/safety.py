@@ -7,6 +7,7 @@ refusal is a Problem with file:line; nothing here raises for bad content.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from bookctl.errors import Problem
@@ -57,10 +58,14 @@ def read_source(root: Path, file: Path, path: str, problems: list[Problem]) -> b
     if real is None:
         problems.append(Problem(path, 1, f"refused: {why}"))
         return b""
-    if not real.is_file():
+    try:
+        info = real.stat()  # one stat for both questions
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
         problems.append(Problem(path, 1, "refused: not a regular file"))
         return b""
-    size = real.stat().st_size
+    size = info.st_size
     if size > MAX_LESSON_BYTES:
         problems.append(Problem(path, 1, f"the file is {size / 2**20:.1f} MiB; a lesson may be at most "
                                          f"{MAX_LESSON_BYTES // 2**20} MiB: split it into several lessons"))
