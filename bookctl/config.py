@@ -6,7 +6,6 @@ Every setting has one environment variable; a bad value fails at start-up with t
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
@@ -163,6 +162,8 @@ def load_settings(env: Mapping[str, str] | None = None, toml_path: Path | None =
     raw: dict[str, tuple[str, object]] = {}
     toml_path = toml_path or Path(env.get("BOOKCTL_CONFIG", "bookctl.toml"))
     if toml_path.is_file():
+        import tomllib  # only with a bookctl.toml: every command reads settings, few have that file
+
         try:
             table = tomllib.loads(toml_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

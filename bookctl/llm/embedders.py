@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
 
@@ -158,6 +157,8 @@ class OpenAIEmbedder:
             for batch in batches:
                 run(batch)
         else:
+            from concurrent.futures import ThreadPoolExecutor  # here: a no-op embed imports this module
+
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
                 for future in [pool.submit(run, b) for b in batches]:
                     future.result()  # re-raises the first failure

@@ -8,7 +8,6 @@ bookctl/pipeline/sync.py). A reader holding a row therefore always finds exactly
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Protocol, runtime_checkable
 
 #: Hex digits of the SHA-256 kept in a key: 64 bits, plenty to tell versions of one lesson apart, and short
@@ -75,6 +74,8 @@ def put_all(store: ObjectStore, items: list[tuple[str, bytes]], concurrency: int
             if on_done:
                 on_done(done, total)
         return
+    from concurrent.futures import ThreadPoolExecutor  # here: a no-op sync imports this module, uploads nothing
+
     with ThreadPoolExecutor(max_workers=min(concurrency, total), thread_name_prefix="bookctl-put") as pool:
         futures = [pool.submit(store.put, key, data) for key, data in items]
         done = 0
