@@ -18,7 +18,7 @@ import uvicorn
 from litestar import Controller, get, put
 from litestar.params import FromPath, JSONBody
 from psycopg.rows import namedtuple_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
@@ -81,6 +81,37 @@ def make(pool: AsyncConnectionPool):
     return AsyncProgress
 
 
+def make_threaded(pool: ConnectionPool):
+    """The same plain-psycopg work, but sync in Litestar's worker threads: separates "async" from "no ORM session"."""
+
+    class ThreadedProgress(Controller):
+        path = "/bench/threads"
+
+        @put("/time/{ref:path}", sync_to_thread=True)
+        def time(self, content: Content, current_user_id: CurrentUserId, ref: FromPath[str],
+                 data: JSONBody[TimeUpdate]) -> LessonProgress:
+            found = content.entry(ref)
+            progress._require_written(found)
+            now = utcnow()
+            params = {"p_id": new_id(), "p_user_id": current_user_id, "p_lesson_id": found.id, "p_now": now,
+                      "p_status": "in_progress", "p_started_at": now, "p_completed_at": None,
+                      "p_seconds": data.seconds}
+            with pool.connection() as conn:
+                row = conn.execute(UPSERT_TIME[0], {**UPSERT_TIME[1], **params}).fetchone()
+            return progress._progress(found, row)
+
+        @get("/lessons/{ref:path}", sync_to_thread=True)
+        def lesson(self, content: Content, current_user_id: CurrentUserId, ref: FromPath[str]) -> LessonProgress:
+            found = content.entry(ref)
+            with pool.connection() as conn:
+                if conn.execute(USER[0], {**USER[1], "user_id": current_user_id}).fetchone() is None:
+                    raise NotFoundError(f"user {current_user_id} not found")
+                row = conn.execute(READ[0], {**READ[1], "user_id": current_user_id, "lesson_id": found.id}).fetchone()
+            return progress._progress(found, row)
+
+    return ThreadedProgress
+
+
 def main(port: int) -> None:
     settings = load_settings()
     runtime = Runtime.open(settings)
@@ -92,8 +123,14 @@ def main(port: int) -> None:
     async def open_pool() -> None:
         await pool.open(wait=True)
 
-    app = create_app(runtime, extra_controllers=[make(pool)])
-    app.on_startup.append(open_pool)
+    threaded = ConnectionPool(conninfo, min_size=5, max_size=15, open=False,
+                              kwargs={"autocommit": True, "row_factory": namedtuple_row})
+
+    def open_threaded() -> None:
+        threaded.open(wait=True)
+
+    app = create_app(runtime, extra_controllers=[make(pool), make_threaded(threaded)])
+    app.on_startup.extend([open_pool, open_threaded])
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

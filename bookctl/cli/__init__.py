@@ -29,6 +29,14 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("bookctl: interrupted\n")
         raise SystemExit(130) from None
+    finally:
+        if argv is None:  # the process ends with this command (not a caller running main in-process)
+            # The interpreter's last garbage collection at exit walks every object the command made (ORM
+            # classes, the OpenAI client's pydantic models): 0.2-0.4 s of CPU after a one-edit embed, for
+            # nothing (files are closed and transactions committed by now). Frozen objects are skipped by it.
+            import gc
+
+            gc.freeze()
 
 
 def _run_json(app, args: list[str]) -> None:
