@@ -67,18 +67,28 @@ def split_front_matter(text: str, path: str) -> tuple[dict[str, Any], int, list[
     return _copy(data), body_line, []  # a copy: callers own what they get
 
 
-def _copy(value: Any) -> Any:
+def _copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     """A deep copy of what YAML's safe loader builds (containers copied, scalars shared: they are immutable);
-    a tenth of copy.deepcopy's cost on a front matter."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    if isinstance(value, set):
-        return set(value)
+    a tenth of copy.deepcopy's cost on a front matter. Like deepcopy it keeps shared and self-referencing
+    containers as they are (`a: &x [*x]` is a list holding itself), through `memo`."""
     if isinstance(value, (str, int, float, bool, bytes, type(None), datetime.date)):
         return value
-    return copy.deepcopy(value)
+    if not isinstance(value, (dict, list, set)):
+        return copy.deepcopy(value)
+    memo = {} if memo is None else memo
+    if id(value) in memo:
+        return memo[id(value)]
+    if isinstance(value, set):
+        memo[id(value)] = out = set(value)  # members are hashable, hence immutable here
+        return out
+    if isinstance(value, list):
+        memo[id(value)] = out = []
+        out.extend(_copy(v, memo) for v in value)
+        return out
+    memo[id(value)] = out = {}
+    for k, v in value.items():
+        out[k] = _copy(v, memo)
+    return out
 
 
 @lru_cache(maxsize=4096)
