@@ -242,4 +242,6 @@ def from_environment() -> Litestar:
     runtime = Runtime.open(settings)
     app = create_app(runtime)
     app.on_shutdown.append(runtime.close)
+    # prometheus-client's documented bookkeeping for a worker that exits (its live gauges leave the sums)
+    app.on_shutdown.append(lambda: metrics.mark_worker_dead(os.getpid()))
     return app

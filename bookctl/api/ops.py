@@ -38,7 +38,16 @@ class OpsController(Controller):
                          {c.name: ReadinessCheck(c.ok, c.message) for c in checks}, failing)
         return Response(body, status_code=503 if failing else 200)
 
-    @get("/metrics", security=[], summary="Prometheus metrics", include_in_schema=False)
-    async def metrics(self) -> Response[bytes]:
-        body, content_type = metrics.render()
+    # sync in a worker thread: the review backlog is one aggregate query, made at scrape time
+    @get("/metrics", security=[], summary="Prometheus metrics", include_in_schema=False, sync_to_thread=True)
+    def metrics(self, runtime: RuntimeDep, personalization: Injected) -> Response[bytes]:
+        body, content_type = metrics.render([metrics.ReviewBacklogCollector(
+            lambda: _backlog(runtime, personalization.prompt_version))])
         return Response(body, media_type=content_type)
+
+
+def _backlog(runtime, prompt_version: str) -> dict[str, int]:
+    from bookctl.review import service as review
+
+    with runtime.session() as session:
+        return review.backlog(session, prompt_version).as_dict()

@@ -61,10 +61,21 @@ def register(app: typer.Typer) -> None:
                     load_secret_key(s)  # the embedded key exists before any worker reads it
                 runtime.close()
                 # prometheus-client multiprocess mode: every worker writes its samples under one fresh directory,
-                # so /metrics on any worker reports the sum over all of them.
-                os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="bookctl-metrics-"))
-                uvicorn.run("bookctl.api.app:from_environment", factory=True, workers=workers,
-                            http="bookctl.api.connections:GuardedH11Protocol", **options)  # each worker configures it
+                # so /metrics on any worker reports the sum over all of them. A directory made here is this
+                # server's alone and is removed when it exits; one set by the operator is theirs to keep.
+                made = None
+                if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                    made = tempfile.mkdtemp(prefix="bookctl-metrics-")
+                    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+                try:
+                    uvicorn.run("bookctl.api.app:from_environment", factory=True, workers=workers,
+                                http="bookctl.api.connections:GuardedH11Protocol", **options)  # each worker configures it
+                finally:
+                    if made is not None:
+                        import shutil
+
+                        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+                        shutil.rmtree(made, ignore_errors=True)
                 return
             uvicorn.run(create_app(runtime), http=GuardedH11Protocol.from_settings(s), **options)  # docs/serving.md
         finally:

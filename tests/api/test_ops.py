@@ -141,18 +141,35 @@ def test_json_logs_request_ids_no_secrets_port_and_host_from_env(workspace) -> N
 
 
 @pytest.mark.slow
-def test_metrics_are_summed_over_workers(workspace) -> None:
+def test_metrics_are_summed_over_workers_and_their_directory_is_removed(workspace, tmp_path) -> None:
+    from tests.fakes.openai_server import FakeOpenAI, PersonalizeFake
     from tests.live import bookctl_serve
 
     assert workspace.run("sync").code == 0
-    env = {**workspace.subprocess_env(), "BOOKCTL_SECRET_KEY": "s" * 40}
+    with FakeOpenAI() as llm:  # variants, so the review backlog is a number a double count would change
+        llm.chat = PersonalizeFake()
+        made = workspace.run("personalize", "--profiles", "matrix:programming_experience=none,beginner,advanced",
+                             "--lessons", "what-is-physical-ai", "--json",
+                             OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="test")
+    assert made.code == 0 and made.json["generated"] == made.json["variants"] >= 3, made.stderr
+    variants = float(made.json["variants"])
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**workspace.subprocess_env(), "BOOKCTL_SECRET_KEY": "s" * 40, "TMPDIR": str(temp)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with bookctl_serve(env, workspace.root, workers=2, timeout=120) as base:  # two spawned workers: slow on a busy box
+        (metrics_dir,) = temp.glob("bookctl-metrics-*")  # serve's own multiprocess directory, in use
         before = _healthz_count(httpx.get(base + "/metrics", timeout=10).text)
         for _ in range(40):  # new connections: uvicorn's workers share the socket, so both serve some
             httpx.get(base + "/healthz", timeout=10)
-        counts = {_healthz_count(httpx.get(base + "/metrics", timeout=10).text) - before for _ in range(6)}
+        scrapes = [httpx.get(base + "/metrics", timeout=10).text for _ in range(6)]
+        assert any(metrics_dir.glob("*.db"))
+    counts = {_healthz_count(text) - before for text in scrapes}
     assert counts == {40.0}  # whichever worker answers /metrics reports every worker's requests
+    # the backlog comes from the database at scrape time: once, never summed over the workers
+    assert {_sample(text, 'bookctl_review_backlog{state="unreviewed"}') for text in scrapes} == {variants}
+    assert all(text.count('bookctl_review_backlog{state="unreviewed"}') == 1 for text in scrapes)
+    assert not metrics_dir.exists() and list(temp.iterdir()) == []  # removed when the server exited
 
 
 def _healthz_count(text: str) -> float:

@@ -155,3 +155,37 @@ def test_unknown_lesson_is_a_404_in_the_error_shape(sqlite_env):
     with _serve(sqlite_env) as server:
         missing = httpx.get(f"{server.url}/review/lessons/{uuid.uuid4()}", timeout=30)
         assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_metrics_show_the_review_backlog(env):
+    """/metrics reads the backlog from the database when scraped (both dialects: one aggregate query)."""
+    from bookctl.personalization.prompts import PROMPT_VERSION
+    from bookctl.review import service
+    from tests.personalization.conftest import ADVANCED, URDU
+
+    def backlog(url: str) -> dict[str, float]:
+        text = httpx.get(url + "/metrics", timeout=30).text
+        found = re.findall(r'^bookctl_review_backlog\{state="(\w+)"\} ([0-9.e+]+)$', text, re.MULTILINE)
+        assert "# TYPE bookctl_review_backlog gauge" in text
+        return {state: float(n) for state, n in found}
+
+    from dataclasses import replace
+
+    from bookctl.runtime import Runtime
+
+    runtime = Runtime.open(replace(env.runtime.settings, secret_key="s" * 40))  # a shared database needs the key
+    try:
+        access = ReviewAccess(editors=(("ana", TOKEN),), loopback=True)
+        with LiveServer(create_app(runtime, personalization=env.service, review=access, learner_api=False)) as server:
+            assert backlog(server.url) == {"unreviewed": 0, "rejected": 0, "approved": 0, "stale": 0}
+            for prefs in (BEGINNER, ADVANCED, URDU):
+                env.service.personalize(env.user(prefs), LESSON)
+            first, second, third = env.variants()
+            with env.runtime.session() as session:
+                service.approve(session, first.id, "ana", first.created_at, PROMPT_VERSION)
+                service.reject(session, second.id, "ana", "too chatty", first.created_at, PROMPT_VERSION)
+                session.execute(update(m.PersonalizedContent).where(m.PersonalizedContent.id == third.id)
+                                .values(content_hash="0" * 64))  # made from an older lesson body: stale
+            assert backlog(server.url) == {"unreviewed": 0, "rejected": 1, "approved": 1, "stale": 1}
+    finally:
+        runtime.close()
