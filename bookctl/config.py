@@ -60,6 +60,8 @@ class Settings:
     variant_review: str = "off"
     # (reviewer name, token) pairs from BOOKCTL_EDITOR_TOKENS="ana:tok1,sam:tok2" (a bare token is "editor")
     editor_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # in jwt mode, the claim that makes an identity-provider JWT an editor credential (bookctl.identity.editors)
+    editor_claim: str = "roles=editor"
     # object stores (issue 9): uploads/deletes in flight at once, and attempts per S3 request (throttling, 5xx)
     storage_concurrency: int = 8
     storage_max_attempts: int = 5
@@ -137,6 +139,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     "llm_price_table": ("BOOKCTL_LLM_PRICE_TABLE",),
     "variant_review": ("BOOKCTL_VARIANT_REVIEW",),
     "editor_tokens": ("BOOKCTL_EDITOR_TOKENS",),
+    "editor_claim": ("BOOKCTL_EDITOR_CLAIM",),
     "storage_concurrency": ("BOOKCTL_STORAGE_CONCURRENCY",),
     "storage_max_attempts": ("BOOKCTL_STORAGE_MAX_ATTEMPTS",),
     "personalization": ("BOOKCTL_PERSONALIZATION",),
@@ -257,6 +260,10 @@ def _coerce(name: str, source: str, value: object) -> object:
         return text
     if name == "editor_tokens":
         return _editor_tokens(source, value)
+    if name == "editor_claim":
+        from bookctl.identity.editors import EditorClaim
+
+        return str(EditorClaim.parse(text, source))
     if name == "personalization":
         if text.lower() not in _SWITCH:
             raise ConfigError(f"{source} must be on or off; got {text!r}")

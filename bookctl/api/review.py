@@ -1,9 +1,11 @@
 """The editors' review page (`bookctl review`): server-rendered HTML over `bookctl.review.service`.
 
 Access (see `ReviewAccess`): pages are readable without signing in only when the server is bound to loopback;
-every action (approve, reject, regenerate) needs a signed-in editor (a token from BOOKCTL_EDITOR_TOKENS, or the
-one-time token `bookctl review` prints when none is configured) and a CSRF token (Litestar's CSRF middleware,
-double-submit cookie). The session is Litestar's encrypted cookie session. Variant text is LLM output, i.e.
+every action (approve, reject, regenerate) needs an editor (a token from BOOKCTL_EDITOR_TOKENS, the one-time token
+`bookctl review` prints when none is configured, or in jwt mode an identity-provider JWT carrying the editor
+claim, BOOKCTL_EDITOR_CLAIM; see bookctl.identity.editors) and a CSRF token (Litestar's CSRF middleware,
+double-submit cookie). An editor signs in once (the session cookie; a JWT's session ends when the JWT expires)
+or sends the JWT as `Authorization: Bearer` on each request. The session is Litestar's encrypted cookie session. Variant text is LLM output, i.e.
 untrusted HTML: templates autoescape, Markdown renders with raw HTML off, and a strict CSP forbids inline script.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,7 +29,7 @@ from litestar.response import Redirect, Template
 from typing_extensions import Annotated
 
 from bookctl.api.deps import Injected, RuntimeDep
-from bookctl.errors import BookctlError, ConfigError
+from bookctl.errors import AuthenticationError, BookctlError, ConfigError
 from bookctl.review import service
 from bookctl.review.render import markdown_html, word_diff
 from bookctl.review.schemas import GOALS_NOTE
@@ -45,16 +48,40 @@ class ReviewAccess:
     editors: tuple[tuple[str, str], ...]
     loopback: bool
     generated: bool = False  # the token was made up at start (printed once on the terminal)
+    jwt: Any = None  # bookctl.identity.editors.JwtEditors in jwt mode: provider JWTs with the editor claim
 
     @classmethod
-    def for_bind(cls, host: str, editor_tokens: tuple[tuple[str, str], ...]) -> "ReviewAccess":
+    def for_bind(cls, host: str, editor_tokens: tuple[tuple[str, str], ...], jwt: Any = None) -> "ReviewAccess":
         loopback = is_loopback(host)
         if editor_tokens:
-            return cls(editor_tokens, loopback)
-        if not loopback:
+            return cls(editor_tokens, loopback, jwt=jwt)
+        if not loopback and jwt is None:
             raise ConfigError(f"bookctl review on {host} (not a loopback address) needs editor credentials: set "
-                              "BOOKCTL_EDITOR_TOKENS=name:token[,name:token...] (tokens of 16+ characters)")
-        return cls((("editor", secrets.token_urlsafe(24)),), loopback, generated=True)
+                              "BOOKCTL_EDITOR_TOKENS=name:token[,name:token...] (tokens of 16+ characters), or use "
+                              "BOOKCTL_AUTH=jwt, where identity-provider JWTs with BOOKCTL_EDITOR_CLAIM are editors")
+        if not loopback:
+            return cls((), loopback, jwt=jwt)
+        return cls((("editor", secrets.token_urlsafe(24)),), loopback, generated=True, jwt=jwt)
+
+    @classmethod
+    def from_settings(cls, host: str, settings: Any) -> "ReviewAccess":
+        jwt = None
+        if settings.auth == "jwt":
+            from bookctl.identity import Identity
+            from bookctl.identity.editors import EditorClaim, JwtEditors
+
+            jwt = JwtEditors(Identity.from_settings(settings).jwks, EditorClaim.parse(settings.editor_claim))
+        return cls.for_bind(host, settings.editor_tokens, jwt)
+
+    def sign_in(self, token: str) -> tuple[str, int | None]:
+        """(reviewer name, expiry or None) for an editor credential; AuthenticationError (401) if it is none,
+        PermissionDeniedError (403) for a provider JWT without the editor claim, 503 if the JWKS is down."""
+        name = self.editor_for(token)
+        if name is not None:
+            return name, None
+        if self.jwt is not None and token.count(".") == 2:
+            return self.jwt.editor(token)
+        raise AuthenticationError("that token is not an editor token", detail={"reason": "not_editor"})
 
     def editor_for(self, token: str | None) -> str | None:
         if not token:
@@ -75,12 +102,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _editor(request: Request) -> str | None:
-    return (request.session or {}).get("editor") if "session" in request.scope else None
+def _editor(request: Request, access: ReviewAccess) -> str | None:
+    """The signed-in editor (session), or the editor whose JWT this request carries (jwt mode); a bearer token
+    that is not an editor's is refused (401/403), never ignored."""
+    authorization = request.headers.get("authorization")
+    if authorization and access.jwt is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("Authorization must be 'Bearer <JWT>'", detail={"reason": "scheme"})
+        return access.jwt.editor(token.strip())[0]
+    session = (request.session or {}) if "session" in request.scope else {}
+    until = session.get("until")
+    if until is not None and time.time() >= until:  # signed in with a JWT that has expired since
+        request.clear_session()
+        return None
+    return session.get("editor")
 
 
 def _may_read(request: Request, access: ReviewAccess) -> bool:
-    return access.loopback or _editor(request) is not None
+    return access.loopback or _editor(request, access) is not None
 
 
 def _login_redirect() -> Redirect:
@@ -116,7 +156,7 @@ class ReviewController(Controller):
             lessons = service.lesson_summaries(session, personalization.prompt_version)
             backlog = service.backlog(session, personalization.prompt_version)
         return Template("list.html", context={
-            "lessons": lessons, "backlog": backlog, "editor": _editor(request), "flash": _pop_flash(request),
+            "lessons": lessons, "backlog": backlog, "editor": _editor(request, review_access), "flash": _pop_flash(request),
             "policy": runtime.settings.variant_review})
 
     @get("/lessons/{lesson_id:uuid}", sync_to_thread=True)
@@ -139,50 +179,44 @@ class ReviewController(Controller):
             "lesson_id": lesson_id, "lesson_title": lesson_title, "lesson_route": lesson_route,
             "variants": variants, "detail": detail, "view": "diff" if view == "diff" else "side",
             "original_html": markdown_html(original), "variant_html": markdown_html(detail.text) if detail else "",
-            "diff_html": diff, "editor": _editor(request), "flash": _pop_flash(request), "goals_note": GOALS_NOTE,
+            "diff_html": diff, "editor": _editor(request, review_access), "flash": _pop_flash(request), "goals_note": GOALS_NOTE,
             "policy": runtime.settings.variant_review})
 
     @post("/variants/{variant_id:uuid}/approve", sync_to_thread=True, status_code=303)
-    def approve(self, request: Request, runtime: RuntimeDep, personalization: Injected,
+    def approve(self, request: Request, runtime: RuntimeDep, personalization: Injected, review_access: Injected,
                 variant_id: FromPath[uuid.UUID]) -> Redirect:
-        editor = _require_editor(request)
+        editor = _require_editor(request, review_access)
         return _act(request, runtime, variant_id, lambda session: service.approve(
             session, variant_id, editor, _now(), personalization.prompt_version), "approved")
 
     @post("/variants/{variant_id:uuid}/reject", sync_to_thread=True, status_code=303)
-    def reject(self, request: Request, runtime: RuntimeDep, personalization: Injected, variant_id: FromPath[uuid.UUID],
+    def reject(self, request: Request, runtime: RuntimeDep, personalization: Injected, review_access: Injected,
+               variant_id: FromPath[uuid.UUID],
                data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Redirect:
-        editor = _require_editor(request)
+        editor = _require_editor(request, review_access)
         note = str(data.get("note") or "")
         return _act(request, runtime, variant_id, lambda session: service.reject(
             session, variant_id, editor, note, _now(), personalization.prompt_version),
             "rejected: learners are not served it; regenerate it now or let the next request do it")
 
     @post("/variants/{variant_id:uuid}/regenerate", sync_to_thread=True, status_code=303)
-    def regenerate(self, request: Request, runtime: RuntimeDep, personalization: Injected,
+    def regenerate(self, request: Request, runtime: RuntimeDep, personalization: Injected, review_access: Injected,
                    variant_id: FromPath[uuid.UUID]) -> Redirect:
-        _require_editor(request)
+        _require_editor(request, review_access)
         return _act(request, runtime, variant_id, lambda _session: personalization.regenerate(variant_id),
                     "regenerated: the new text is unreviewed")
 
-    @get("/login", sync_to_thread=False)
+    # sync in a worker thread: a JWT sign-in may fetch the identity provider's JWKS
+    @get("/login", sync_to_thread=True)
     def login_form(self, request: Request, review_access: Injected, token: FromQuery[str | None] = None) -> Template | Redirect:
         if token is not None:  # the one-time URL `bookctl review` prints
-            name = review_access.editor_for(token)
-            if name is None:
-                return Template("login.html", context={"error": "that token is not an editor token"}, status_code=401)
-            request.set_session({"editor": name})
-            return Redirect("/review/", status_code=303)
-        return Template("login.html", context={"error": None})
+            return _sign_in(request, review_access, token)
+        return Template("login.html", context={"error": None, "jwt": review_access.jwt is not None})
 
-    @post("/login", sync_to_thread=False, status_code=303)
+    @post("/login", sync_to_thread=True, status_code=303)
     def login(self, request: Request, review_access: Injected,
               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
-        name = review_access.editor_for(str(data.get("token") or ""))
-        if name is None:
-            return Template("login.html", context={"error": "that token is not an editor token"}, status_code=401)
-        request.set_session({"editor": name})
-        return Redirect("/review/", status_code=303)
+        return _sign_in(request, review_access, str(data.get("token") or ""))
 
     @post("/logout", sync_to_thread=False, status_code=303)
     def logout(self, request: Request) -> Redirect:
@@ -190,10 +224,18 @@ class ReviewController(Controller):
         return Redirect("/review/login", status_code=303)
 
 
-def _require_editor(request: Request) -> str:
-    from bookctl.errors import AuthenticationError
+def _sign_in(request: Request, access: ReviewAccess, token: str) -> Template | Redirect:
+    try:
+        name, until = access.sign_in(token)
+    except BookctlError as exc:
+        return Template("login.html", context={"error": exc.message, "jwt": access.jwt is not None},
+                        status_code=exc.status_code)
+    request.set_session({"editor": name} if until is None else {"editor": name, "until": until})
+    return Redirect("/review/", status_code=303)
 
-    editor = _editor(request)
+
+def _require_editor(request: Request, access: ReviewAccess) -> str:
+    editor = _editor(request, access)
     if editor is None:
         raise AuthenticationError("sign in as an editor first (/review/login)")
     return editor

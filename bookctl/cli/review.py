@@ -94,7 +94,7 @@ def _serve(s: Any, host: str, port: int, as_json: bool) -> None:
     from bookctl.api.review import ReviewAccess
     from bookctl.runtime import Runtime
 
-    access = ReviewAccess.for_bind(host, s.editor_tokens)  # refuses a non-loopback bind without editor tokens
+    access = ReviewAccess.from_settings(host, s)  # refuses a non-loopback bind without editor credentials
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     runtime = Runtime.open(s)
     try:
@@ -104,7 +104,10 @@ def _serve(s: Any, host: str, port: int, as_json: bool) -> None:
             # printed once, to the editor's own terminal: it is the credential for this run's actions
             console().print(f"review page: http://{shown}:{port}/review/login?token={access.editors[0][1]}")
         else:
-            console().print(f"review page: http://{shown}:{port}/review/ (sign in with your editor token)")
+            how = "your editor token" if access.editors else "an identity-provider JWT"
+            if access.jwt is not None:
+                how += f" (a JWT is an editor's when it carries {access.jwt.claim})"
+            console().print(f"review page: http://{shown}:{port}/review/ (sign in with {how})")
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         runtime.close()
