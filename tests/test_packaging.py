@@ -5,10 +5,11 @@ wheel, not an editable install, goes into a fresh virtualenv. From a directory h
 venv's `bookctl` runs `--version`, `db upgrade`, `sync`, `embed` and `serve` (/healthz, /readyz) on SQLite
 and on PostgreSQL.
 
-Dependencies: installing ~40 wheels per run would cost minutes, so the fresh venv borrows this venv's
-site-packages through a `.pth` line (added after its own site-packages, so the installed wheel's `bookctl`
-wins, and checked to be the one imported). The wheel's own metadata is checked to declare every runtime
-dependency of pyproject.toml, so a plain `pip install bookctl-*.whl` resolves the same set.
+Dependencies come from the wheels alone, with no network at test time: `python3 dev.py setup` collects the
+runtime dependencies' wheels (at the versions the dev venv has) into `.venv/wheelhouse`, and the built wheel
+is installed with `pip install --no-index --find-links <wheelhouse>` and pip's configuration switched off. So
+pip resolves the wheel's OWN dependency metadata: a dependency missing from it fails here. Nothing of the dev
+venv or of the source tree is on the fresh venv's path (checked).
 """
 
 from __future__ import annotations
@@ -35,8 +36,15 @@ _IGNORE = shutil.ignore_patterns(".venv", ".git", ".bookctl", "__pycache__", "*.
                                  ".pytest_cache", ".hypothesis", ".work", "node_modules")
 
 
+WHEELHOUSE = Path(os.environ.get("BOOKCTL_WHEELHOUSE") or Path(sys.prefix) / "wheelhouse")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> dict:
+    wheelhouse = WHEELHOUSE
+    if not (wheelhouse / ".complete").exists():  # a failure, not a skip: the check would otherwise be missing
+        pytest.fail(f"no wheelhouse at {wheelhouse}: run `python3 dev.py setup` (it collects the runtime "
+                    "dependencies' wheels once), or set BOOKCTL_WHEELHOUSE to a directory of them")
     root = tmp_path_factory.mktemp("packaging")
     source = root / "source"
     shutil.copytree(REPO, source, ignore=_IGNORE)
@@ -53,10 +61,12 @@ def installed(tmp_path_factory) -> dict:
     python = env_dir / "bin" / "python"
     purelib = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                            text=True).strip())
-    (purelib / "zz_borrowed_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
-                           "--disable-pip-version-check", str(wheel)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # only the wheelhouse: no index, no find-links or constraints from any pip configuration of this machine
+    pip_env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull}
+    done = subprocess.run([sys.executable, "-m", "pip", "--isolated", "--python", str(python), "install", "--no-index",
+                           "--find-links", str(wheelhouse), "--disable-pip-version-check", str(wheel)],
+                          env=pip_env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     work = root / "work"  # no source tree here: a book, a data dir, nothing else
     shutil.copytree(SAMPLE_BOOK, work / "book")
     return {"wheel": wheel, "sdist": sdist, "bin": env_dir / "bin", "python": python, "purelib": purelib, "work": work}
@@ -99,9 +109,15 @@ def test_built_wheel_upgrades_syncs_embeds_and_serves(installed, dialect, reques
     if dialect == "postgresql":
         env["BOOKCTL_DATABASE_URL"] = create_pg_database(request)
 
-    where = subprocess.run([str(installed["python"]), "-c", "import bookctl; print(bookctl.__file__)"],
+    where = subprocess.run([str(installed["python"]), "-c",
+                            "import json, sys, bookctl, litestar; print(json.dumps([bookctl.__file__, litestar.__file__, sys.path]))"],
                            cwd=installed["work"], env=env, capture_output=True, text=True)
-    assert Path(where.stdout.strip()).is_relative_to(installed["purelib"])  # the installed wheel, not the source
+    assert where.returncode == 0, where.stderr
+    bookctl_file, litestar_file, path = json.loads(where.stdout)
+    assert Path(bookctl_file).is_relative_to(installed["purelib"])  # the installed wheel, not the source
+    assert Path(litestar_file).is_relative_to(installed["purelib"])  # a dependency, installed from the wheelhouse
+    dev_site = sysconfig.get_paths()["purelib"]
+    assert not any(p and (Path(p).resolve().is_relative_to(REPO) or p == dev_site) for p in path), path
 
     version = _run(installed, env, "--version")
     assert version.returncode == 0 and version.stdout.strip() == f"bookctl {installed['wheel'].name.split('-')[1]}"
