@@ -128,7 +128,8 @@ def _sections(env: dict[str, str]) -> int:
         runtime.close()
 
 
-def render(by_workers: dict[int, dict[str, dict]], flight: dict, duration: int, runs: int) -> str:
+def render(by_workers: dict[int, dict[str, dict]], flight: dict, duration: int, runs: int,
+           load_before: float | None = None) -> str:
     lines = [
         HEADING, "",
         f"`bench/scale_bench.py` (issue 10): wrk, {CONNECTIONS} connections, {duration} s per run, median of {runs} "
@@ -149,8 +150,10 @@ def render(by_workers: dict[int, dict[str, dict]], flight: dict, duration: int, 
               f"**{flight['per_variant']:.2f} generations per variant** (target 1.00), {flight['seconds']:.1f} s in all.",
               "",
               f"Reading it: this machine has {os.cpu_count()} CPUs, shared by the server processes, wrk and "
-              f"PostgreSQL (and, when measured, by other jobs: load average {os.getloadavg()[0]:.1f} at the end of "
-              "the run). Processes beyond the core count cannot add throughput here, so the scaling column is a "
+              f"PostgreSQL (and, when measured, by other jobs: 1-minute load average "
+              + (f"{load_before:.1f} at the start and " if load_before is not None else "")
+              + f"{os.getloadavg()[0]:.1f} at the end of the run). Processes beyond the core count cannot add "
+              "throughput here, so the scaling column is a "
               "measure of this machine's contention, not of bookctl's limit: the design point it checks is that "
               "replicas share nothing but PostgreSQL rows (claims, miss log, progress), so on a replica per core "
               "or per machine throughput is expected to add up until PostgreSQL is the limit (not measured here: "
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> str:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     from tests.fakes.openai_server import FakeOpenAI, PersonalizeFake
 
+    load_before = os.getloadavg()[0]
     root = Path(tempfile.mkdtemp(prefix="bookctl-scalebench-"))
     llm = FakeOpenAI(latency=0.5)
     llm.chat = PersonalizeFake()
@@ -193,7 +197,7 @@ def main(argv: list[str] | None = None) -> str:
         if server is not None:
             server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
-    section = render(by_workers, flight, args.duration, args.runs)
+    section = render(by_workers, flight, args.duration, args.runs, load_before)
     write_section(section)
     print(section)
     return section
