@@ -5,8 +5,8 @@ every action (approve, reject, regenerate) needs an editor (a token from BOOKCTL
 `bookctl review` prints when none is configured, or in jwt mode an identity-provider JWT carrying the editor
 claim, BOOKCTL_EDITOR_CLAIM; see bookctl.identity.editors) and a CSRF token (Litestar's CSRF middleware,
 double-submit cookie). An editor signs in once (the session cookie; a JWT's session ends when the JWT expires)
-or sends the JWT as `Authorization: Bearer` on each request. The session is Litestar's encrypted cookie session. Variant text is LLM output, i.e.
-untrusted HTML: templates autoescape, Markdown renders with raw HTML off, and a strict CSP forbids inline script.
+or sends the JWT as `Authorization: Bearer` on each request. The session is Litestar's encrypted cookie session.
+Variant text is LLM output, i.e. untrusted HTML: templates autoescape, Markdown renders with raw HTML off, and a strict CSP forbids inline script.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from typing import Any
 from bookctl.errors import ConfigError, PermissionDeniedError
 from bookctl.identity.jwks import JWKSVerifier
 
-DEFAULT_EDITOR_CLAIM = "roles=editor"
 _SPEC = re.compile(r"^([A-Za-z_][\w:-]*(?:\.[A-Za-z_][\w:-]*)*)=([^\s,]+)$")
 _WORDS = re.compile(r"[\s,]+")
 
@@ -55,8 +54,9 @@ class EditorClaim:
 
 
 def editor_name(claims: dict[str, Any]) -> str:
-    """Who to record as the reviewer: the token's name, else email, else username, else its subject."""
-    for key in ("name", "email", "preferred_username", "sub"):
+    """Who to record as the reviewer: the token's email, else username, else name, else subject (an address
+    names one person; two editors may share a display name)."""
+    for key in ("email", "preferred_username", "name", "sub"):
         value = claims.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()[:120]

@@ -95,7 +95,7 @@ def test_a_learner_jwt_is_refused_on_pages_and_actions(review):
 
 def test_an_editor_jwt_signs_in_and_acts_with_csrf(review):
     env, idp, key, url = review
-    editor = key.sign(idp.claims("ed-7", name="Ana Editor", roles=["learner", "editor"]))
+    editor = key.sign(idp.claims("ed-7", name="Ana Editor", email="ana@example.com", roles=["learner", "editor"]))
     forged = SigningKey.generate("EdDSA", kid=key.kid).sign(idp.claims("ed-7", name="Ana Editor", roles=["editor"]))
     variant = env.variants()[0]
     with _client(url) as client:
@@ -106,12 +106,12 @@ def test_an_editor_jwt_signs_in_and_acts_with_csrf(review):
         done = client.post("/review/login", data={"token": editor, "_csrf_token": csrf})
         assert done.status_code == 303, done.text
         listing = client.get("/review/")
-        assert listing.status_code == 200 and "Ana Editor" in listing.text
+        assert listing.status_code == 200 and "ana@example.com" in listing.text
         assert client.post(f"/review/variants/{variant.id}/approve", data={}).status_code == 403  # no CSRF token
         approved = client.post(f"/review/variants/{variant.id}/approve", data={"_csrf_token": csrf})
         assert approved.status_code == 303
     stored = env.variants()[0]
-    assert stored.review_status == "approved" and stored.reviewed_by == "Ana Editor"
+    assert stored.review_status == "approved" and stored.reviewed_by == "ana@example.com"
 
     # a script: the JWT on each request, no session, and still the CSRF pair
     with _client(url) as script:
