@@ -102,3 +102,39 @@ def test_slow_headers_slow_bodies_and_per_ip_cap(tmp_path: Path, fixture_book: P
             time.sleep(0.2)
         r = httpx.post(base + "/api/user/create", json={}, timeout=5)
         assert r.status_code == 201, r.text
+
+
+def _count_open_until(held: list[socket.socket], at_most: int, seconds: float) -> tuple[int, float]:
+    """Poll until at most `at_most` of `held` are open (or `seconds` pass): (how many are open, when)."""
+    start = time.monotonic()
+    while True:
+        still = sum(1 for s in held if _open_now(s))
+        elapsed = time.monotonic() - start
+        if still <= at_most or elapsed > seconds:
+            return still, elapsed
+        time.sleep(0.1)
+
+
+def test_each_worker_of_serve_workers_enforces_the_limits(tmp_path: Path, fixture_book: Path) -> None:
+    """`--workers 2`: every worker reads the limits (the app factory configures the protocol class uvicorn
+    imports by name in each worker), and the cap counts per worker, so one address holds at most 2 x cap.
+
+    Before the factory configured it, workers ran with the defaults (10 s, 100 connections): 30 connections
+    would all stay open, and a silent one would live 10 s."""
+    ws = make_workspace(tmp_path / "ws", fixture_book)
+    assert ws.run("sync").code == 0
+    limits = {"BOOKCTL_HEADER_TIMEOUT": "4", "BOOKCTL_BODY_TIMEOUT": "4", "BOOKCTL_MAX_CONNECTIONS_PER_IP": "5"}
+    with bookctl_serve(ws.subprocess_env() | limits, ws.root, workers=2, timeout=60) as base:
+        held = [_connect(base) for _ in range(30)]
+        opened = time.monotonic()
+        # the workers accept at their own pace on a loaded machine: poll (well inside the 4 s header deadline)
+        still, when = _count_open_until(held, 10, 2.5)
+        assert still <= 10, (still, when)  # at most cap (5) per worker, 2 workers
+        assert still >= 5, still  # at least one worker's share is served, not everyone refused
+        # the header deadline in the workers is the configured 4 s, not the 10 s default
+        for s in held:
+            left = _closed_within(s, max(0.1, opened + 8 - time.monotonic()))
+            assert left is not None, "a silent connection outlived the workers' 4 s header deadline"
+            s.close()
+        assert time.monotonic() - opened < 8.5
+        assert httpx.get(base + "/healthz", timeout=5).status_code == 200
