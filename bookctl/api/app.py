@@ -50,9 +50,9 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from bookctl.api.auth import current_user_id, make_caller_provider
-from bookctl.api.spec import DocumentedAllowMiddleware, finish_document
 from bookctl.api.errors import EXCEPTION_HANDLERS, document_error_headers
 from bookctl.api.limits import JSONDepthMiddleware
+from bookctl.api.spec import DocumentedAllowMiddleware, finish_document
 from bookctl.identity import Identity, warn_if_header_mode
 from bookctl.content.service import ContentService
 from bookctl.ops import metrics

@@ -82,7 +82,8 @@ def finish_document(openapi: Any) -> None:
     """Make `openapi` (the app's generated document) say what the handlers do; see the module docstring."""
     import msgspec
 
-    strict = {cls.__name__ for cls in _subclasses(msgspec.Struct) if cls.__struct_config__.forbid_unknown_fields}
+    strict = {cls.__name__ for cls in _subclasses(msgspec.Struct)
+              if cls.__module__.startswith("bookctl.") and cls.__struct_config__.forbid_unknown_fields}
     for name, schema in ((openapi.components.schemas or {}).items() if openapi.components else ()):
         if name in strict and getattr(schema, "properties", None) is not None:
             schema.additional_properties = False

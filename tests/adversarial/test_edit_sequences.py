@@ -1,8 +1,9 @@
 """Hypothesis-driven edit sequences against a synced book (issue 11, the standing adversarial suite).
 
 Edits: add a lesson, remove one, rename its file, move it to another chapter, RE-SLUG it (give it a new
-front-matter `id:`; or rename its file and edit its text while its `slug:` keeps the URL) and SWAP the routes
-of two lessons (exchange their `slug:` values). After every sync:
+front-matter `id:`; or rename its file and edit its text while its `slug:` keeps the URL) and SWAP two lessons
+(exchange their `slug:` routes; or exchange their files' names, within a chapter or across two). After every
+sync:
 
 - the live rows, their routes and the store equal a fresh sync of the same tree into an empty database;
 - every lesson the model tracks is still on the row it had (identity follows the editor's intent, see
@@ -38,7 +39,7 @@ from tests.conftest import FIXTURE_BOOK, create_pg_database, make_workspace
 from tests.syncutil import check_consistent, dump_lessons, dump_store
 
 PART = "docs/01-Physical-AI-Foundations"
-KINDS = ["add", "remove", "rename", "move", "reslug_id", "reslug_file", "swap"]
+KINDS = ["add", "remove", "rename", "move", "reslug_id", "reslug_file", "swap", "swap_files"]
 BUDGET_SECONDS = 60.0  # per dialect (the explicit examples always run; generated ones only within it)
 MAX_EXAMPLES = 5
 
@@ -142,6 +143,18 @@ def steps(model: Model, edit: tuple[str, int, int, int]) -> Iterator[str]:
         set_front(book, rel, slug=second)
         set_front(book, other, slug=first)
         yield f"swap routes of {rel} ({first}) and {other} ({second})"
+    elif kind == "swap_files":  # two files exchange names (in one chapter or two): each lesson keeps its row
+        other = files[b % len(files)]
+        if other == rel:
+            other = files[(files.index(rel) + 1) % len(files)]
+        if other == rel:
+            return
+        second, parked = model.at(other), path.with_name(f"swapping-{k}.md")
+        path.rename(parked)
+        (book / other).rename(path)
+        parked.rename(book / other)
+        lesson.path, second.path = other, rel
+        yield f"swap files {rel} and {other}"
 
 
 def wipe(url: str, store: Path, data_dir: Path) -> None:
@@ -212,6 +225,8 @@ EXPLICIT = [
     [("reslug_id", 1, 0, 0), ("swap", 1, 2, 0), ("reslug_file", 1, 0, 0), ("move", 1, 2, 3)],
     [("swap", 0, 4, 0), ("swap", 0, 4, 0), ("rename", 4, 0, 0), ("reslug_file", 0, 0, 0)],
     [("move", 2, 1, 1), ("reslug_id", 2, 0, 0), ("add", 0, 1, 2), ("swap", 2, 9, 0), ("remove", 3, 0, 0)],
+    [("swap_files", 1, 2, 0), ("reslug_id", 1, 0, 0), ("swap_files", 1, 6, 0), ("reslug_file", 6, 0, 0),
+     ("swap_files", 6, 1, 0)],
 ]
 
 
