@@ -4,7 +4,7 @@
 schemas, it checks that schema-valid requests are accepted and schema-invalid ones refused, that documented
 auth is enforced and public operations need none (`security: []`), that undocumented status codes, headers
 and methods (`Allow`) do not appear, and it chains operations (stateful phase). The LLM is the local fake
-OpenAI server, so POST /api/personalize answers rather than 503. Bounded: 25 cases per operation, a fixed
+OpenAI server, so POST /api/personalize answers rather than 503. Bounded: 20 cases per operation, a fixed
 seed, no example database; ~30 s per dialect.
 """
 
@@ -21,7 +21,7 @@ from tests.api.conftest import ONBOARDING, open_runtime
 from tests.fakes.openai_server import FakeOpenAI, PersonalizeFake
 from tests.live import LiveServer
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 
 
 def test_schemathesis_finds_nothing_against_a_live_server(book_env, tmp_path: Path) -> None:
