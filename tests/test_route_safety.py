@@ -135,6 +135,75 @@ def test_swapping_file_names_that_keep_their_slugs(any_workspace: Workspace) -> 
     assert (data["moved"], data["removed"], data["created"], data["deleted"]) == ([], [], 0, 0)
 
 
+def test_two_files_exchanging_names_keep_their_rows_and_progress(any_workspace: Workspace) -> None:
+    """Each body is unchanged but now at the other's slug (and URL): the lessons swapped URLs, not text.
+
+    Before: the rows stayed with the slugs, so the learner's progress on "The Embodiment Hypothesis" showed on
+    "Real-World Constraints", and no URL was reported moved although each lesson's URL changed."""
+    ws = any_workspace
+    sync(ws)
+    before = lessons(ws)
+    constraints = "what-is-physical-ai/lesson-real-world-constraints"
+    add_learner(database_url(ws), SLUG)
+    held = progress(ws)
+    tmp = f"{CH1}/tmp.md"
+    rename(ws, EMBODIMENT, tmp)
+    rename(ws, CONSTRAINTS, EMBODIMENT)
+    rename(ws, tmp, CONSTRAINTS)
+    data = sync(ws)
+    after = lessons(ws)
+    assert (after[constraints].id, after[constraints].title) == (before[SLUG].id, "The Embodiment Hypothesis")
+    assert (after[SLUG].id, after[SLUG].title) == (before[constraints].id, "Real-World Constraints")
+    assert progress(ws) == held  # still on the Embodiment lesson's row
+    constraints_route = before[constraints].route
+    assert sorted((x["old_route"], x["new_route"]) for x in data["moved"]) == sorted(
+        [(ROUTE, constraints_route), (constraints_route, ROUTE)])
+    assert (data["created"], data["deleted"], data["removed"]) == (0, 0, [])
+    assert redirects(ws)["redirects"] == []  # both URLs still answer
+    check_consistent(database_url(ws), ws.storage)
+    again = sync(ws)
+    assert (again["created"], again["updated"], again["moved"]) == (0, 0, [])
+
+
+def test_files_exchanging_places_across_chapters_keep_their_rows_with_an_id(any_workspace: Workspace) -> None:
+    """One file carries `id:`; the two files exchange paths across chapters, so both slugs are new. Rule 1
+    (same file) paired each row with the other lesson's body; exact bodies win now (rule 3)."""
+    ws = any_workspace
+    set_front(ws, EMBODIMENT, id="embodiment")
+    sync(ws)
+    other = f"{CH2}/02-lesson-actuators-motors.md"
+    before = lessons(ws)
+    embodiment = before["what-is-physical-ai/embodiment"]
+    actuators = before["sensors-actuators-humanoid-body/lesson-actuators-motors"]
+    tmp = f"{CH1}/tmp.md"
+    rename(ws, EMBODIMENT, tmp)
+    rename(ws, other, EMBODIMENT)
+    rename(ws, tmp, other)
+    data = sync(ws)
+    after = {row.id: row for row in lessons(ws).values()}
+    assert after[embodiment.id].slug == "sensors-actuators-humanoid-body/embodiment"
+    assert after[embodiment.id].source_path == other
+    assert after[actuators.id].source_path == EMBODIMENT
+    assert (data["created"], data["deleted"]) == (0, 0)
+    check_consistent(database_url(ws), ws.storage)
+
+
+def test_a_copied_and_rewritten_lesson_keeps_its_row(any_workspace: Workspace) -> None:
+    """Not an exchange: the old text copied to a new file, the original rewritten in place. The slug that
+    stayed keeps its row (rule 0 needs a closed cycle); the copy is a new lesson."""
+    ws = any_workspace
+    sync(ws)
+    before = lessons(ws)[SLUG]
+    original = (ws.book / EMBODIMENT).read_text(encoding="utf-8")
+    (ws.book / f"{CH1}/05-lesson-embodiment-archive.md").write_text(original, encoding="utf-8")
+    (ws.book / EMBODIMENT).write_text(original + "\nRewritten.\n", encoding="utf-8")
+    data = sync(ws)
+    after = lessons(ws)
+    assert after[SLUG].id == before.id
+    assert after["what-is-physical-ai/lesson-embodiment-archive"].id != before.id
+    assert (data["created"], data["moved"]) == (1, [])
+
+
 def test_a_true_conflict_is_reported_by_check_with_file_and_line(any_workspace: Workspace) -> None:
     ws = any_workspace
     sync(ws)

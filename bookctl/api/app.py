@@ -52,6 +52,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from bookctl.api.auth import current_user_id, make_caller_provider
 from bookctl.api.errors import EXCEPTION_HANDLERS, document_error_headers
 from bookctl.api.limits import JSONDepthMiddleware
+from bookctl.api.spec import DocumentedAllowMiddleware, finish_document
 from bookctl.identity import Identity, warn_if_header_mode
 from bookctl.content.service import ContentService
 from bookctl.ops import metrics
@@ -170,7 +171,7 @@ def create_app(
         cors_config=cors if settings.cors_origins else None,
         request_max_body_size=settings.max_body_bytes,
         middleware=[DefineMiddleware(JSONDepthMiddleware, max_body_bytes=settings.max_body_bytes),
-                    *extras.pop("middleware", [])],
+                    DocumentedAllowMiddleware, *extras.pop("middleware", [])],
         # Litestar would replace the root handler with its own text format: leave logging to the edge
         # (`bookctl serve`: text or BOOKCTL_LOG_FORMAT=json), its logger propagating to whatever is there.
         logging_config=LoggingConfig(configure_root_logger=False,
@@ -179,6 +180,7 @@ def create_app(
         **extras,
     )
     app.on_startup.append(lambda: document_error_headers(app.openapi_schema))
+    app.on_startup.append(lambda: finish_document(app.openapi_schema))
     # one verifier per process (the JWKS cache and its refetch limit): other edges mounted in this app (the MCP
     # server) take it from here rather than building their own
     app.state.identity = identity

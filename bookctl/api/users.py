@@ -52,7 +52,7 @@ class UserController(Controller):
             return users.get_user(session, current_user_id)
 
     @post("/token/refresh", status_code=200, sync_to_thread=True, operation_id="refreshToken", security=BEARER,
-          responses=error_responses(400, 401, 404), summary="Exchange a valid or recently expired token for a new one")
+          responses=error_responses(400, 401, 403, 404), summary="Exchange a valid or recently expired token for a new one")
     def refresh(self, runtime: RuntimeDep, identity: IdentityDep, caller: CallerDep) -> TokenRefreshed:
         """Send the old token as `Authorization: Bearer <token>`. It may have expired up to
         BOOKCTL_TOKEN_REFRESH_WINDOW seconds ago, or be signed with a previous key; the new one is signed with the

@@ -2,11 +2,18 @@
 
 A lesson's slug (`chapter/name`, from its file name or front-matter `id`) is its identity. A row whose
 slug is still in the book is that lesson, whatever else changed (its route may move: front-matter
-`slug`, a chapter folder moved to another part, two lessons swapping routes). A lesson whose slug is new
-is matched to a row that left the book when it is recognisably the same lesson, by these rules in order:
+`slug`, a chapter folder moved to another part, two lessons swapping routes), with one exception:
+
+  0. bodies exchanged among existing slugs: two (or more) files swapped names, so each unchanged body now
+     sits at another lesson's slug and every one of those slugs holds another's body (a closed cycle).
+     Each row follows its body: the lessons swapped URLs, they did not swap text.
+
+A lesson whose slug is new is matched to a row that left the book when it is recognisably the same lesson,
+by these rules in order:
 
   1. the same file (`source_path`): `id:` was added to or changed in its front matter;
   2. the same route: its file was renamed (or given an `id:`) but its front-matter `slug:` kept the URL;
+     (neither 1 nor 2 pairs a row with a lesson whose body is exactly another vacated row's: rule 3 does)
   3. the same body (content hash), when exactly one vacated row and one new lesson share it: the file
      was renamed or its chapter folder moved, without edits;
   4. the same chapter and number with written/planned flipped: a file appeared for an outline bullet,
@@ -51,10 +58,15 @@ def match_rows(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> dict[str, st
 
     Returns {new slug: old slug} for every row that was re-keyed.
     """
+    renamed: dict[str, str] = {}
+    exchanged = _exchanged_bodies(rows, lessons)
+    held = {slug: rows[slug] for slug in exchanged}
+    for slug, target in exchanged.items():
+        rows[target] = held[slug]
+        renamed[target] = slug
     in_book = {lesson.slug for lesson in lessons}
     vacated = [row for slug, row in rows.items() if row.removed_at is None and slug not in in_book]
     unmatched = [lesson for lesson in lessons if lesson.slug not in rows]
-    renamed: dict[str, str] = {}
     if not vacated or not unmatched:
         return renamed
 
@@ -64,6 +76,17 @@ def match_rows(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> dict[str, st
         vacated.remove(row)
         unmatched.remove(lesson)
 
+    hashes = {id(l): body_hash(l.body) for l in unmatched if l.status == "written"}
+    lesson_counts = Counter(hashes.values())
+    row_counts = Counter(r.content_hash for r in vacated if r.content_hash)
+
+    def exactly_another(lesson: Lesson, row: m.Lesson) -> bool:
+        """The lesson is, byte for byte, another vacated row's body (one of each): rule 3 pairs them. Two
+        files that exchanged places keep their bodies, whatever file or URL each now has."""
+        digest = hashes.get(id(lesson))
+        return (digest is not None and digest != row.content_hash and lesson_counts[digest] == 1
+                and row_counts[digest] == 1)
+
     for key_of_row, key_of_lesson in (
         (lambda r: r.source_path, lambda l: l.source.as_posix() if l.source else None),
         (lambda r: r.route, lambda l: l.route),
@@ -71,12 +94,9 @@ def match_rows(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> dict[str, st
         by_key = {key_of_row(r): r for r in vacated if key_of_row(r)}
         for lesson in list(unmatched):
             row = by_key.pop(key_of_lesson(lesson), None) if key_of_lesson(lesson) else None
-            if row is not None and row in vacated:
+            if row is not None and row in vacated and not exactly_another(lesson, row):
                 take(lesson, row)
 
-    hashes = {id(l): body_hash(l.body) for l in unmatched if l.status == "written"}
-    lesson_counts = Counter(hashes.values())
-    row_counts = Counter(r.content_hash for r in vacated if r.content_hash)
     by_hash = {r.content_hash: r for r in vacated if r.content_hash and row_counts[r.content_hash] == 1}
     for lesson in list(unmatched):
         digest = hashes.get(id(lesson))
@@ -92,6 +112,31 @@ def match_rows(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> dict[str, st
         if row is not None:
             take(lesson, row)
     return renamed
+
+
+def _exchanged_bodies(rows: dict[str, m.Lesson], lessons: list[Lesson]) -> dict[str, str]:
+    """Rule 0: {slug whose row moves: the slug its unchanged body is at now}, closed cycles only.
+
+    Only exact, unambiguous evidence counts: a body found once in the book and once among the rows, no longer
+    at its own slug, at a slug whose own row's body also moved away. A file copied elsewhere and rewritten in
+    place is not a cycle (its slug keeps its row, rules 1-4 see the copy)."""
+    hashes = {lesson.slug: body_hash(lesson.body) for lesson in lessons if lesson.status == "written"}
+    counts = Counter(hashes.values())
+    slug_of = {digest: slug for slug, digest in hashes.items() if counts[digest] == 1}
+    live = {slug: row for slug, row in rows.items()
+            if row.removed_at is None and row.status == "written" and row.content_hash and slug in hashes}
+    row_counts = Counter(row.content_hash for row in live.values())
+    moves = {slug: slug_of[row.content_hash] for slug, row in live.items()
+             if row.content_hash != hashes[slug] and row_counts[row.content_hash] == 1
+             and slug_of.get(row.content_hash, slug) != slug and slug_of[row.content_hash] in live}
+    # Keep the closed cycles: drop every move whose target's row stays put, until none is left. (Row hashes
+    # are unique, so the targets are distinct and what remains is a permutation of its slugs.)
+    while True:
+        open_ends = [slug for slug, target in moves.items() if target not in moves]
+        if not open_ends:
+            return moves
+        for slug in open_ends:
+            del moves[slug]
 
 
 def route_changes(rows: dict[str, m.Lesson], lessons: list[Lesson], gone: list[m.Lesson],

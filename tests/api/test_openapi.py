@@ -95,3 +95,63 @@ def test_booleans_are_json_booleans(client, value):
     r = client.put("/api/user/preferences", json={"robotics_background": value}, headers=auth)
     assert r.status_code == 400
     assert client.get("/api/user/preferences", headers=auth).json()["robotics_background"] is False
+
+
+# ------------------------------------------------- what schemathesis --checks all found on the old document
+# (tests/api/test_schemathesis.py runs it; these pin each finding down on its own)
+
+def _sample(path: str) -> str:
+    return path.replace("{ref}", "what-is-physical-ai/lesson-embodiment-hypothesis").replace(
+        "{slug}", "intro").replace("{user_id}", "00000000-0000-4000-8000-000000000000").replace("{number}", "1")
+
+
+def test_options_allow_lists_exactly_the_documented_methods(spec, client):
+    """Litestar kept the OPTIONS handler of a path's first handler (preferences: `GET, OPTIONS`, no PUT), and
+    sent every …/lessons/… OPTIONS to the hidden catch-all (`…/time`: `OPTIONS, POST`, not PUT)."""
+    for path, item in spec["paths"].items():
+        documented = {m.upper() for m in item if m in ("get", "post", "put", "delete", "patch")}
+        r = client.options(_sample(path))
+        assert r.status_code == 204, (path, r.status_code)
+        assert set(r.headers["allow"].split(", ")) == documented | {"OPTIONS"}, (path, r.headers["allow"])
+
+
+def test_an_optional_body_is_documented_as_optional(spec, client):
+    body = spec["paths"]["/api/user/create"]["post"]["requestBody"]
+    assert body.get("required") is False  # was true, yet no body is a 201
+    assert client.post("/api/user/create").status_code == 201
+
+
+def test_strict_bodies_forbid_unknown_properties_in_the_document(spec, client):
+    schemas = spec["components"]["schemas"]
+    for name in ("SearchQuery", "SearchFilters"):  # msgspec forbid_unknown_fields: an unknown field is a 400
+        assert schemas[name]["additionalProperties"] is False, name
+    r = client.post("/api/search", json={"query": "robot", "extra": 1})
+    assert r.status_code == 400 and r.json()["error"] == "validation_error"
+    assert "additionalProperties" not in schemas["UserCreate"]  # which ignores unknown fields, and says so
+    assert client.post("/api/user/create", json={"extra": 1}).status_code == 201
+
+
+def test_search_limits_are_in_the_schema(spec, client):
+    """"" and "!!!" were refused with a schema that allowed them; so was filters.type "" (any string)."""
+    search = spec["components"]["schemas"]["SearchQuery"]["properties"]["query"]
+    assert search["minLength"] == 1 and search["maxLength"] == 500 and search["pattern"] == r"\w"
+    filters = spec["components"]["schemas"]["SearchFilters"]["properties"]
+    assert set(filters["type"]["enum"]) - {None} == {"lesson", "lab", "summary", "index"}
+    assert filters["layer"]["pattern"] == "^L[0-9]{1,2}$"
+    assert (filters["part"]["minimum"], filters["part"]["maximum"]) == (0, 2**31 - 1)  # minimum 0 was dropped
+    for body in ({"query": ""}, {"query": "!!!"}, {"query": "robot", "filters": {"type": ""}},
+                 {"query": "robot", "filters": {"part": -1}},
+                 {"query": "robot", "filters": {"layer": "L٣"}}):
+        r = client.post("/api/search", json=body)
+        assert r.status_code == 400 and r.json()["error"] == "validation_error", (body, r.text)
+    ok = client.post("/api/search", json={"query": "robot", "filters": {"type": "lesson", "layer": "L1", "part": 0}})
+    assert ok.status_code == 200, ok.text
+
+
+def test_refresh_documents_its_403(spec, client):
+    from tests.api.conftest import new_user
+
+    assert "403" in spec["paths"]["/api/user/token/refresh"]["post"]["responses"]
+    _, auth = new_user(client)
+    r = client.post("/api/user/token/refresh", headers={**auth, "X-User-ID": "00000000-0000-4000-8000-000000000000"})
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
