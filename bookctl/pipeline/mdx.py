@@ -26,6 +26,8 @@ _TAG = re.compile(rf"</?[A-Za-z][\w.:-]*(?:\s{_ATTRS})?/?>|<>|</>")
 _JSX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.S)
 _TAG_START = re.compile(r"</?[A-Za-z][\w.:-]*(?=\s|/>|>)|<>|</>")  # not an autolink <https://…>
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
+_SPECIAL = re.compile(r"[`<{]")  # what _strip_jsx looks at; everything else is copied as is
+_BACKTICKS = re.compile(r"`+")
 
 
 def _outside_code(line: str, fn) -> str:
@@ -72,13 +74,20 @@ def _tag_end(text: str, start: int) -> int:
 
 def _strip_jsx(text: str) -> str:
     """Remove JSX tags and `{/* comments */}` from prose (inline code kept); removed text keeps its newlines."""
-    out, i = [], 0
-    while i < len(text):
+    out, i, n = [], 0, len(text)
+    while i < n:
+        m = _SPECIAL.search(text, i)  # jump to the next character that may start something (the rest is copied)
+        if m is None:
+            out.append(text[i:])
+            break
+        if m.start() > i:
+            out.append(text[i:m.start()])
+            i = m.start()
         ch = text[i]
         if ch == "`":  # inline code: kept as written, up to the matching run of backticks in the paragraph
-            run = len(text[i:]) - len(text[i:].lstrip("`"))
+            run = _BACKTICKS.match(text, i).end() - i
             close = text.find("`" * run, i + run)
-            if close != -1 and "\n\n" not in text[i:close]:
+            if close != -1 and text.find("\n\n", i, close) == -1:
                 out.append(text[i:close + run])
                 i = close + run
                 continue
