@@ -1,17 +1,15 @@
-"""Block structure of a lesson body for the chunker, from markdown-it-py's block token stream.
+"""Block structure of a lesson body for the chunker, as markdown-it-py's block rules read it.
 
-markdown-it-py runs with only the block rules that matter here (headings, fences, indented code, HTML
-blocks, paragraphs; no inline parsing, no lists/quotes/tables) on a *skeleton* of the body: the same lines,
-but lines that cannot open or close any of those constructs reduced to `x`. Two views of that parse:
+Only the block rules that matter here count (headings, fences, indented code, HTML blocks, paragraphs; no
+inline parsing, no lists/quotes/tables). Two views:
 
 - `headings(body)`: the headings only, which is all it takes to cut a lesson into sections. Almost every
-  section fits the bound, so this is the chunker's common path, and it parses a *collapsed* skeleton: each
-  run of such inert lines is cut down to the few lines that decide how the next real line is read. Token
-  maps are mapped back to body offsets through the offsets of the lines that are kept.
+  section fits the bound, so this is the chunker's common path: no parse, a scan that visits only the lines
+  that can open or close a block (see "Headings by scanning"), checked against the full parse in the tests.
 - `blocks(body)`: every top-level block (heading, code, text) partitioning the body, for a section over the
-  bound that has to be packed from smaller pieces. The chunker parses just that section: a heading starts
-  with no block open, so a section's blocks are the same whether the section or the whole body is parsed.
-"""
+  bound that has to be packed from smaller pieces: markdown-it-py parses just that section, on a *skeleton*
+  (the same lines, those that cannot open or close a block reduced to `x`). A heading starts with no block
+  open, so a section's blocks are the same whether the section or the whole body is parsed."""
 
 from __future__ import annotations
 
@@ -85,7 +83,8 @@ class Heading:
 
 
 def _line_starts(body: str) -> list[int]:
-    return [0, *(m.end() for m in re.finditer("\n", body))]
+    # markdown-it-py's line breaks: \r\n, a lone \r, \n
+    return [0, *(m.end() for m in _NEWLINES.finditer(body))]
 
 
 def blocks(body: str) -> list[Block]:
@@ -118,28 +117,14 @@ def blocks(body: str) -> list[Block]:
 
 
 def headings(body: str) -> list[Heading]:
-    """The headings `blocks(body)` would find, from a parse of the collapsed skeleton."""
-    if "\r" in body:
-        # markdown-it-py turns \r into line breaks the line offsets here do not count; keep the plain path
-        # (which maps tokens exactly as it always has) rather than reason about that in the collapsed one.
-        source, offsets, collapsed = skeleton(body), _line_starts(body), False
-    else:
-        (source, offsets), collapsed = _collapsed_skeleton(body), True
-    n_lines, size = len(offsets), len(body)
-    out: list[Heading] = []
-    first = True  # the body's first block starts at 0
-    for tok in parser().parse(source):
-        if tok.level != 0 or tok.map is None or tok.nesting == -1:
-            continue
-        if tok.type == "heading_open":
-            s, e = tok.map
-            start = offsets[s] if s < n_lines else size
-            end = offsets[e] if e < n_lines else size
-            if collapsed:  # blocks before it may have been collapsed away: it is first if only blank lines are
-                first = not out and not body[:start].strip(" \t\n")
-            out.append(Heading(0 if first else start, end, int(tok.tag[1]), heading_title(body[start:end], tok.markup)))
-        first = False
-    return out
+    """The headings `blocks(body)` would find, without a parse (see "Headings by scanning" below)."""
+    if "\r" not in body:
+        return _scan_headings(body)
+    # markdown-it-py reads \r\n and a lone \r as line breaks: scan the text as it does, then map line starts back
+    norm = _NEWLINES.sub("\n", body)
+    back = dict(zip(_line_starts(norm), _line_starts(body)))
+    back[len(norm)] = len(body)
+    return [Heading(back[h.start], back[h.end], h.level, h.title) for h in _scan_headings(norm)]
 
 
 def heading_title(source: str, markup: str) -> str:
@@ -150,93 +135,117 @@ def heading_title(source: str, markup: str) -> str:
     return match.group(1).strip() if match else (lines[0].strip("# \t") if lines else "")
 
 
-# -- the collapsed skeleton
+# -- Headings by scanning
 #
-# With the rules above, a line of the skeleton can matter in only a few ways: it may open or close a fence
-# (``` or ~~~ at column 0-3), be an ATX heading or a setext underline, open an HTML block (`<`), close one
-# (every end condition of HTML blocks 1-5 contains `>`), or be blank. The skeleton keeps every line it does
-# not reduce to `x` as it is, so the *structural* lines (indented 0-3 spaces: more makes any of them indented
-# code or paragraph text) are the ones these patterns find in the body itself. (They are searched
-# for in "\n" + body: a pattern that starts with a literal scans several times faster than one with `^`.)
-_OPENER = r"(?:<|#{1,6}(?:[ \t]|$)|```|~~~)"
-_STRUCTURAL_LINE = rf" {{0,3}}(?:{_OPENER}|-+[ \t]*$|=+[ \t]*$)"
-_STRUCTURAL = re.compile(rf"\n(?:{_STRUCTURAL_LINE})", re.M)
-# A `>` can close an HTML block only if the body has a line that may open one of types 1-5.
-_STRUCTURAL_HTML = re.compile(rf"\n(?:{_STRUCTURAL_LINE}|[^\n]*>)", re.M)
-_HTML_1_TO_5 = re.compile(r"\n {0,3}<(?:[!?]|(?i:script|pre|style|textarea))")
-
-# Every other line is either blank (empty or whitespace only) or inert text
-# whose only property is its indentation: 4+ columns (code, or paragraph continuation) or less. Between two
-# structural lines, whatever block is open (fence, HTML, paragraph, code), a run of such lines leaves the
-# same state after it as
-#   [its first line, if not blank] [a blank line, if the run has one] [its last segment, as below]
-# where the last segment is what follows the run's last blank line (or the whole run if it has none).
-# A blank line closes paragraphs and HTML blocks 6-7; fences and HTML blocks 1-5 stay open (inert lines
-# never close them), and so may indented code, which a structural line (indented 0-3 columns) closes just
-# as if it had been closed already. So nothing before the last blank decides more than "was there one".
-# The last segment decides whether a paragraph is open (then the next line may be a setext underline, and
-# the heading starts where that paragraph started) or indented code is: it becomes "    x" if it starts
-# indented, then "x" at its first line that is not. The first line is kept so that the line after a
-# structural line maps to the right offset (a heading's block ends there).
+# The headings of a body are those markdown-it-py's block parse (the parser above: code, fence, html_block,
+# heading, lheading, paragraph) reports, found here without running it over the body: a heading pass over
+# every lesson was most of the chunker's Python time. The scan follows the same rules, but visits only the
+# lines that can change what is open ("structural" lines, indented 0-3 spaces: more makes any of them code
+# or paragraph text): a fence or HTML block opener, an ATX heading, a setext underline. Every other line is
+# blank (spaces and tabs only) or inert text, and all that matters about a run of those is whether it ends
+# a paragraph (a blank line does) and where one starts (a non-blank line indented 0-3 columns, when none is
+# open; a tab in the indentation makes it 4+, which is indented code, or lazy paragraph text). Inside a
+# fence or an HTML block the scan jumps straight to its closing line, found the way the rule finds it.
+# tests/search/test_chunk.py checks the scan against the full parse on generated bodies.
+_NEWLINES = re.compile(r"\r\n?|\n")  # what markdown-it-py normalises to \n
+# searched for in "\n" + body (a pattern that starts with a literal scans several times faster than `^`)
+_STRUCTURAL = re.compile(r"\n {0,3}(?:<|#{1,6}(?:[ \t]|$)|```|~~~|-+[ \t]*$|=+[ \t]*$)", re.M)
+_SPACES_LINE = re.compile(r"\n[ \t]+(?=\n)")  # a blank line that is not empty
+_PARAGRAPH_LINE = re.compile(r"\n {0,3}[^ \t\n]")  # opens a paragraph when none is open
+_BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|\Z)")  # ends HTML blocks 6 and 7
 
 
-def _collapsed_skeleton(body: str) -> tuple[str, list[int]]:
-    text = "\n" + body
-    pattern = _STRUCTURAL_HTML if _HTML_1_TO_5.search(text) else _STRUCTURAL
-    lines: list[str] = []
-    offsets: list[int] = []
-    pos = 0
-    for m in pattern.finditer(text):
-        start = m.start()  # in the body: the line after the matched newline
-        end = body.find("\n", start)
-        if end < 0:
-            end = len(body)
-        if start > pos:
-            _run(body, pos, start - 1, lines, offsets)
-        lines.append(body[start:end])
-        offsets.append(start)
-        pos = end + 1
-    if pos <= len(body):
-        _run(body, pos, len(body), lines, offsets)
-    return "\n".join(lines), offsets
+@lru_cache(maxsize=64)
+def _closing_fence(marker: str, length: int) -> re.Pattern[str]:
+    return re.compile(rf"\n {{0,3}}{re.escape(marker)}{{{length},}}[ \t]*(?=\n|\Z)")
 
 
-def _run(body: str, start: int, stop: int, lines: list[str], offsets: list[int]) -> None:
-    """The inert/blank lines body[start:stop] (`stop`: the newline before the next structural line, or the
-    end of the body) as at most four skeleton lines."""
-    run = body[start:stop].split("\n")
-    blank = [not line.strip(" \t") for line in run]
-    if True not in blank:
-        _last_segment(run, start, lines, offsets)
-        return
-    first_blank = blank.index(True)
-    if first_blank:
-        lines.append("x")
-        offsets.append(start)
-    lines.append("")
-    offsets.append(start + sum(map(len, run[:first_blank])) + first_blank)
-    last_blank = len(run) - 1 - blank[::-1].index(True)
-    tail = run[last_blank + 1:]
-    if tail:
-        _last_segment(tail, stop - sum(map(len, tail)) - len(tail) + 1, lines, offsets)
+@lru_cache(maxsize=1)
+def _html_sequences():
+    from markdown_it.rules_block.html_block import HTML_SEQUENCES  # the parser's own (opener, closer, interrupts)
+
+    return HTML_SEQUENCES
 
 
-def _last_segment(run: list[str], start: int, lines: list[str], offsets: list[int]) -> None:
-    if not _indented_code(run[0]):
-        lines.append("x")
-        offsets.append(start)
-        return
-    lines.append("    x")
-    offsets.append(start)
-    for line in run:
-        if not _indented_code(line):
-            lines.append("x")
-            offsets.append(start)
-            return
-        start += len(line) + 1
+def _last_blank(text: str, start: int, end: int) -> int:
+    """Where the last blank line in text[start:end] ends (the index of its newline), or -1."""
+    empty = text.rfind("\n\n", start, end)  # the usual kind; then any made of spaces after it
+    last = empty + 1 if empty >= 0 else -1
+    for m in _SPACES_LINE.finditer(text, max(start, empty + 1), end):
+        last = m.end()
+    return last
 
 
-def _indented_code(line: str) -> bool:
-    """Is this inert line, as the skeleton leaves it, indented by 4+ columns?"""
-    indent = line[:len(line) - len(line.lstrip(" \t"))]
-    return "\t" in indent or len(indent) >= 4
+def _scan_headings(src: str) -> list[Heading]:
+    """Headings of a body with no \\r, as markdown-it-py's block parse reads them."""
+    text = "\n" + src  # text[i] is the newline before the line at src[i]
+    n = len(src)
+    out: list[Heading] = []
+    para = -1  # where the open paragraph starts (a setext heading starts there), or -1
+    pos = 0  # the next line not yet read
+    while True:
+        m = _STRUCTURAL.search(text, pos)
+        if m is None:
+            return out  # nothing after this can be, or make, a heading
+        c = m.start()  # the structural line starts at src[c]
+        if c > pos:  # the inert lines src[pos:c]
+            blank = _last_blank(text, pos, c + 1)
+            if blank >= 0:
+                para = -1
+            if para < 0:
+                p = _PARAGRAPH_LINE.search(text, blank if blank >= 0 else pos, c + 1)
+                if p is not None:
+                    para = p.start()
+        eol = src.find("\n", c)
+        if eol < 0:
+            eol = n
+        line = src[c:eol].lstrip(" ")
+        pos = eol + 1
+        ch = line[0]
+        level = 0
+        if ch in "=-":  # a setext underline, if a paragraph is open; else paragraph text (no hr rule)
+            if para < 0:
+                para = c
+                continue
+            start, level, markup, para = para, 1 if ch == "=" else 2, ch, -1
+        elif ch == "#":
+            start, level, markup, para = c, len(line) - len(line.lstrip("#")), "#", -1
+        elif ch in "`~":
+            run = len(line) - len(line.lstrip(ch))
+            if ch == "`" and "`" in line[run:]:  # not a fence: backticks in the info string
+                para = c if para < 0 else para
+                continue
+            para = -1
+            close = _closing_fence(ch, run).search(text, pos)
+            if close is None:
+                return out  # an unclosed fence runs to the end
+            eol = src.find("\n", close.start())
+            pos = n + 1 if eol < 0 else eol + 1
+            continue
+        else:  # "<": an HTML block, or paragraph text
+            for kind, (opener, closer, interrupts) in enumerate(_html_sequences()):
+                if opener.search(line):
+                    break
+            else:
+                kind, interrupts = -1, False
+            if kind < 0 or (para >= 0 and not interrupts):
+                para = c if para < 0 else para
+                continue
+            para = -1
+            if kind >= 5:  # types 6 and 7 end before a blank line
+                blank_line = _BLANK_LINE.search(text, pos)
+                if blank_line is None:
+                    return out
+                pos = blank_line.start()
+                continue
+            if closer.search(line):  # types 1-5 end on the line holding their end condition (never a newline)
+                continue
+            close = closer.search(src, pos)
+            if close is None:
+                return out
+            eol = src.find("\n", close.start())
+            pos = n + 1 if eol < 0 else eol + 1
+            continue
+        end = min(pos, n)
+        first = not out and not src[:start].strip(" \t\n")  # the body's first block starts at 0
+        out.append(Heading(0 if first else start, end, level, heading_title(src[start:end], markup)))

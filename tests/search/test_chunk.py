@@ -110,17 +110,28 @@ def test_property_nothing_lost_and_within_bound(lines, bound, title):
     assert_nothing_lost(md, chunks)
 
 
-_indent = st.sampled_from(["", " ", "   ", "    ", "\t", "  \t"])
+_indent = st.sampled_from(["", " ", "   ", "    ", "\t", "  \t", "   \t"])
+# Lines that can open, close or interrupt a block, or look as if they might (markdown-it-py's block rules).
+_structural = st.sampled_from([
+    "<div>", "<div class='x'>", "</div>", "<!--", "<!-- one line -->", "-->", "<pre>", "</pre>", "<script>",
+    "</script> after", "<style", "<textarea>", "<?php", "?>", "<!DOCTYPE html>", "<!X", ">", "<![CDATA[", "]]>",
+    "<Tabs>", "<TabItem value=\"py\">", "</Tabs>", "<span>", "<a href='x'>", "<br/>", "<x", "<", "a -> b", "===",
+    "---", "- - -", "--- x", "==", "=", "-", "   ", "", "    code", "\tcode", "#x", "#", "# ", "#######", "###### six",
+    "#\ttab", "## Closed ##", "~~~", "~~~~", "```py", "````", "``` a`b", "```", "`` x", "\x00", "\x0c", "text",
+])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(lines=st.lists(st.one_of(_md_line, st.builds(lambda i, line: i + line, _indent, _md_line),
-                                st.sampled_from(["<div>", "<!--", "-->", "<pre>", "</pre>", "a -> b", "===",
-                                                 "   ", "    code", "#x", "~~~", "```py"])), max_size=40))
-def test_property_headings_from_collapsed_skeleton_match_the_full_parse(lines):
-    body = "\n".join(lines)
+                                st.builds(lambda i, line: i + line, _indent, _structural)), max_size=40),
+       newline=st.sampled_from(["\n", "\n", "\r\n", "\r"]))
+def test_property_headings_by_scanning_match_the_full_parse(lines, newline):
+    body = newline.join(lines)
     full = [(b.start, b.level, b.title) for b in blocks(body) if b.kind == "heading"]
     assert [(h.start, h.level, h.title) for h in headings(body)] == full
+    # a heading's own lines end where the next block starts, or at the first blank line after it
+    for h in headings(body):
+        assert h.end == len(body) or body[h.end - 1] == "\n" or body[h.end - 1] == "\r"
 
 
 def test_multiline_html_comment_does_not_hide_later_headings():
