@@ -84,27 +84,15 @@ def bench_chunking() -> str:
     over_ours = sum(1 for c in chunks if len(enc.encode_ordinary(c.embed_text)) > BOUND)
     over_lc = sum(1 for c in lc_chunks if len(enc.encode_ordinary(c)) > BOUND)
     ratio = t_lc / t_ours
-    # Where the time goes: the one tokenizer pass (this thread), the markdown parse for headings (the worker
-    # thread), and the whole chunker with the worker's share run inline on this thread instead.
-    import bookctl.pipeline.chunk as chunk_module
+    # Where the time goes: the one tokenizer pass, the MDX search text, the heading scan, the rest of the plan.
     from bookctl.pipeline.chunk_blocks import headings
+    from bookctl.pipeline.mdx import search_text
 
     bodies = [strip_front_matter(t) for _, t in docs]
     t_tok, _ = _best(lambda: [enc.encode_ordinary(b) for b in bodies])
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(2) as pool:  # the same pass, half on each of two threads: what two cores give here
-        t_two, _ = _best(lambda: list(pool.map(lambda half: [enc.encode_ordinary(b) for b in half],
-                                               [bodies[::2], bodies[1::2]])))
-    t_parse, _ = _best(lambda: [headings(b) for b in bodies])
-    t_plan, _ = _best(lambda: [ours._plan(b, name) for b, (name, _) in zip(bodies, docs)])
-    threaded = chunk_module.in_background
-    chunk_module.in_background = _inline
-    try:
-        t_inline, inline_chunks = _best(run_ours)
-    finally:
-        chunk_module.in_background = threaded
-    assert inline_chunks == chunks
+    t_mdx, texts = _best(lambda: [search_text(b) for b in bodies])
+    t_scan, _ = _best(lambda: [headings(b) for b in texts])
+    t_plan, _ = _best(lambda: [ours._plan(b, name) for b, (name, _) in zip(texts, docs)])
     verdict = "meets" if ratio >= 3 and over_ours == 0 else "MISSES"
     return "\n".join([
         f"Corpus: every lesson file of the fixture book and the sample book, x5 ({len(docs)} documents, "
@@ -123,25 +111,11 @@ def bench_chunking() -> str:
         f"({t_tok / t_lc:.0%} of LangChain's total), and every section must be counted exactly once to guarantee "
         "the bound, so that pass is the floor. bookctl makes it once per lesson, over the whole body, and reads each "
         "section's count off the body's tokens (exact: sections are cut where tiktoken's pre-tokens end, and the "
-        "last word or so of each is counted on its own; see `bookctl/pipeline/chunk_count.py`). tiktoken releases "
-        "the GIL, so meanwhile a worker thread does the Python work: markdown-it-py's block parse for the headings "
-        f"({t_parse * 1000:.0f} ms; of a collapsed skeleton: only the lines that can open or close a block, plus the "
-        "few that decide whether a paragraph or indented code is open), then sections, heading paths, hashes and "
-        f"one tiktoken call for the short strings (paths, section ends): {t_plan * 1000:.0f} ms in all on its own. "
-        f"With that work run on the calling thread instead, bookctl takes {t_inline * 1000:.0f} ms "
-        f"({t_lc / t_inline:.1f}x). The threaded time is above the larger half because two busy threads on these "
-        f"{os.cpu_count()} CPUs slow each other down (the tokenizer pass split over two threads takes "
-        f"{t_two * 1000:.0f} ms: {t_tok / t_two:.1f}x the throughput of one thread, not 2x), and each lesson hands "
-        "work to the worker and back.",
+        "last word or so of each is counted on its own; see `bookctl/pipeline/chunk_count.py`). The rest, all on "
+        f"one thread: MDX syntax out of the body {t_mdx * 1000:.0f} ms, the heading scan {t_scan * 1000:.0f} ms "
+        "(no markdown-it parse: only the lines that can open or close a block are read), and the plan (sections, "
+        f"heading paths, hashes, one tiktoken call for the short strings) {t_plan * 1000:.0f} ms with the scan.",
     ])
-
-
-def _inline(fn, *args):
-    from concurrent.futures import Future
-
-    done = Future()
-    done.set_result(fn(*args))
-    return done
 
 
 def _best(fn, runs: int = 3):

@@ -9,7 +9,9 @@
 - Identity is stable: `chunk_hash` = sha256(chunker version + normalised embedded text).
 
 The block structure (headings; fences and text for a section over the bound) comes from `chunk_blocks`,
-token counts and the worker thread that parses while the body is tokenized from `chunk_count`.
+token counts (one tiktoken pass over the body, sections read off it) from `chunk_count`. All of it runs on the
+calling thread: a worker thread that scanned while tiktoken encoded cost more CPU than it saved wall time on a
+busy 2-core machine (BENCHMARKS.md, "Chunking beside its peers").
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.llm.tokens import DEFAULT_ENCODING, get_encoding
 from bookctl.pipeline.chunk_blocks import Block as _Block, Heading, blocks as _blocks, headings
 from bookctl.pipeline.mdx import search_text
-from bookctl.pipeline.chunk_count import (ByteOffsets, body_tokens, count_pieces, in_background, starts_clean,
-                                          tail_start, token_lengths, tokens_between)
+from bookctl.pipeline.chunk_count import (ByteOffsets, body_tokens, count_pieces, starts_clean, tail_start,
+                                          token_lengths, tokens_between)
 
 from bookctl.pipeline.chunk_version import CHUNKER_VERSION  # re-exported; bump it there
 DEFAULT_MAX_TOKENS = 500
@@ -102,11 +104,9 @@ class Chunker:
 
     def chunk(self, markdown: str, title: str = "") -> list[Chunk]:
         body = search_text(strip_front_matter(markdown))  # MDX syntax out, its prose kept (pipeline/mdx.py)
-        # Two threads (see chunk_count): the markdown parse and the rest of the Python work on the worker,
-        # the body's one tokenizer pass here (tiktoken releases the GIL); sizes are then read off the tokens.
-        planned = in_background(self._plan, body, title)
+        # the body's one tokenizer pass; each section's size is read off its tokens (see chunk_count)
         ids = body_tokens(self.enc, body)
-        sections = planned.result()
+        sections = self._plan(body, title)
         if ids is not None:
             inside = tokens_between(np.cumsum(self._lengths[ids]), [sec.span for sec in sections])
         else:
@@ -125,8 +125,7 @@ class Chunker:
         return chunks
 
     def _plan(self, body: str, title: str) -> list[_Section]:
-        """Sections with their paths, texts and hashes, and how to read their sizes off the body's tokens.
-        Runs on the worker thread, while the calling thread encodes the body."""
+        """Sections with their paths, texts and hashes, and how to read their sizes off the body's tokens."""
         found: list[tuple[tuple[str, ...], int, int, int, str, tuple[int, int], int]] = []
         pieces: dict[str, int] = {}  # short strings to count, each once: heading paths by parts, tails
         offsets = ByteOffsets(body)
@@ -150,8 +149,7 @@ class Chunker:
                 if texts:
                     texts[-1] += "\n\n"
                 paths[parts] = tuple(pieces.setdefault(t, len(pieces)) for t in texts)
-        # One tiktoken call for all of them, made while the calling thread is still encoding the body (so
-        # the two run at once; later, it would bounce the GIL between the threads).
+        # one tiktoken call for all of them
         counts = count_pieces(self.enc, self._lengths, list(pieces))
         prefixes: dict[tuple[str, ...], tuple[str, int]] = {}
         out: list[_Section] = []

@@ -1,12 +1,9 @@
-"""Token counts for the chunker: every section of a lesson from one tiktoken pass over the whole body,
-made while another thread parses the body's markdown.
+"""Token counts for the chunker: every section of a lesson from one tiktoken pass over the whole body.
 
 Why: a section's exact token count decides whether it is one chunk, so the body must be tokenized once in
-full, and that pass is the largest single cost. tiktoken releases the GIL while it encodes, and the parse
-(and the hashing, and everything else that does not need counts) is pure Python, so the two can run at
-the same time on two cores. Neither can wait for the other, so the body is encoded before anyone knows
-where its sections are, and a section's count is read off the body's tokens: the tokens between the
-section's start and a point q near its end, plus a direct count of body[q:end] (usually a word).
+full, and that pass is the largest single cost. Counting each section on its own would split the pass into
+many calls, so the body is encoded once, and a section's count is read off the body's tokens: the tokens
+between the section's start and a point q near its end, plus a direct count of body[q:end] (usually a word).
 
 That is exact, not an estimate, because of how tiktoken splits text: a regex first cuts it into
 pre-tokens (cl100k/o200k: letters with at most one leading non-letter, 1-3 digits, punctuation runs with
@@ -30,14 +27,9 @@ directly. tests/search/test_chunk.py checks counts against direct ones.
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
-from typing import Callable, TypeVar
 
 import numpy as np
-
-T = TypeVar("T")
 
 _ASCII_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _ASCII_LETTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -168,25 +160,3 @@ class ByteOffsets:
         self.byte += len(self.body[self.char:pos].encode("utf-8"))
         self.char = pos
         return self.byte
-
-
-# -- the second thread
-
-_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def in_background(fn: Callable[..., T], *args) -> Future[T]:
-    """Run fn(*args) on the chunker's worker thread while the caller tokenizes; inline with one CPU."""
-    global _pool
-    if (os.cpu_count() or 1) < 2:
-        done: Future[T] = Future()
-        try:
-            done.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - re-raised by result(), as from a thread
-            done.set_exception(exc)
-        return done
-    with _lock:
-        if _pool is None or _pool[0] != os.getpid():  # a forked child does not inherit the thread
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="bookctl-chunk"))
-        return _pool[1].submit(fn, *args)
