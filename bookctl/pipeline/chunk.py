@@ -9,8 +9,8 @@
 - Identity is stable: `chunk_hash` = sha256(chunker version + normalised embedded text).
 
 The block structure (headings; fences and text for a section over the bound) comes from `chunk_blocks`,
-token counts (one tiktoken pass over the body, sections read off it) from `chunk_count`. All of it runs on the
-calling thread: a worker thread that scanned while tiktoken encoded cost more CPU than it saved wall time on a
+token counts (every section text and heading path piece of a lesson in one tiktoken call) from `chunk_count`.
+All of it runs on the calling thread: a worker thread that scanned while tiktoken encoded cost more CPU than it saved wall time on a
 busy 2-core machine (BENCHMARKS.md, "Chunking beside its peers").
 """
 
@@ -20,14 +20,11 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.llm.tokens import DEFAULT_ENCODING, get_encoding
 from bookctl.pipeline.chunk_blocks import Block as _Block, Heading, blocks as _blocks, headings
 from bookctl.pipeline.mdx import search_text
-from bookctl.pipeline.chunk_count import (ByteOffsets, body_tokens, count_pieces, starts_clean, tail_start,
-                                          token_lengths, tokens_between)
+from bookctl.pipeline.chunk_count import count_pieces, token_lengths
 
 from bookctl.pipeline.chunk_version import CHUNKER_VERSION  # re-exported; bump it there
 DEFAULT_MAX_TOKENS = 500
@@ -77,8 +74,7 @@ class _Section:
     s: int  # its stripped text starts here
     text: str
     chunk_hash: str  # of its one-chunk form
-    span: tuple[int, int]  # UTF-8 offsets of [s, q): counted from the body's tokens
-    tail: int  # tokens of body[q:s + len(text)]
+    tokens: int  # of its text
 
 
 @dataclass
@@ -104,19 +100,11 @@ class Chunker:
 
     def chunk(self, markdown: str, title: str = "") -> list[Chunk]:
         body = search_text(strip_front_matter(markdown))  # MDX syntax out, its prose kept (pipeline/mdx.py)
-        # the body's one tokenizer pass; each section's size is read off its tokens (see chunk_count)
-        ids = body_tokens(self.enc, body)
-        sections = self._plan(body, title)
-        if ids is not None:
-            inside = tokens_between(np.cumsum(self._lengths[ids]), [sec.span for sec in sections])
-        else:
-            inside = [None] * len(sections)
         chunks: list[Chunk] = []
-        for sec, tokens in zip(sections, inside):
-            size = sec.tail + tokens if tokens is not None else self.count(sec.text)
-            if sec.prefix + size <= self.max_tokens:  # the common case: one chunk, counted once
-                chunks.append(Chunk(len(chunks), sec.path, sec.text, sec.s, sec.s + len(sec.text), sec.prefix + size,
-                                    sec.chunk_hash))
+        for sec in self._plan(body, title):
+            if sec.prefix + sec.tokens <= self.max_tokens:  # the common case: one chunk, counted once
+                chunks.append(Chunk(len(chunks), sec.path, sec.text, sec.s, sec.s + len(sec.text),
+                                    sec.prefix + sec.tokens, sec.chunk_hash))
                 continue
             # over the bound: only now is the section's block structure needed (fences are kept whole)
             inner = [_Block(b.start + sec.start, b.end + sec.start, b.kind, b.level, b.title)
@@ -125,10 +113,10 @@ class Chunker:
         return chunks
 
     def _plan(self, body: str, title: str) -> list[_Section]:
-        """Sections with their paths, texts and hashes, and how to read their sizes off the body's tokens."""
-        found: list[tuple[tuple[str, ...], int, int, int, str, tuple[int, int], int]] = []
-        pieces: dict[str, int] = {}  # short strings to count, each once: heading paths by parts, tails
-        offsets = ByteOffsets(body)
+        """Sections with their paths, texts, hashes and token counts: every section text and heading path piece
+        of the lesson is counted in one tiktoken call (see chunk_count.count_pieces)."""
+        found: list[tuple[tuple[str, ...], int, int, int, str, int]] = []
+        pieces: dict[str, int] = {}  # strings to count, each once: section texts, heading paths by parts
         for parts, start, end in self._sections(body, title, headings(body)):
             raw = body[start:end]
             text = raw.lstrip()
@@ -136,10 +124,7 @@ class Chunker:
             text = text.rstrip()
             if not text:
                 continue
-            e = s + len(text)
-            q = tail_start(body, s, e) if starts_clean(body, s) else s
-            span = (offsets(s), offsets(q)) if q > s else (0, 0)
-            found.append((parts, start, end, s, text, span, pieces.setdefault(body[q:e], len(pieces))))
+            found.append((parts, start, end, s, text, pieces.setdefault(text, len(pieces))))
         # A path is counted by parts, each once per lesson: the space of " › " follows a non-space character,
         # so it starts a pre-token (see chunk_count) and "Lesson", " › Part", " › Section\n\n" add up.
         paths: dict[tuple[str, ...], tuple[int, ...]] = {}
@@ -154,12 +139,12 @@ class Chunker:
         prefixes: dict[tuple[str, ...], tuple[str, int]] = {}
         out: list[_Section] = []
         cap = self.max_tokens // 4
-        for parts, start, end, s, text, span, tail in found:
+        for parts, start, end, s, text, i in found:
             if parts not in prefixes:
                 path, prefix = PATH_SEP.join(parts), sum(counts[i] for i in paths[parts])
                 prefixes[parts] = self._cut_path(path) if prefix > cap else (path, prefix)
             path, prefix = prefixes[parts]
-            out.append(_Section(path, prefix, start, end, s, text, chunk_hash(path, text), span, counts[tail]))
+            out.append(_Section(path, prefix, start, end, s, text, chunk_hash(path, text), counts[i]))
         return out
 
     def _prefix_tokens(self, path: str) -> int:

@@ -1,27 +1,24 @@
-"""Token counts for the chunker: every section of a lesson from one tiktoken pass over the whole body.
+"""Token counts for the chunker: every section of a lesson, and every piece of its heading paths, from one
+tiktoken call.
 
-Why: a section's exact token count decides whether it is one chunk, so the body must be tokenized once in
-full, and that pass is the largest single cost. Counting each section on its own would split the pass into
-many calls, so the body is encoded once, and a section's count is read off the body's tokens: the tokens
-between the section's start and a point q near its end, plus a direct count of body[q:end] (usually a word).
+Why: a section's exact token count decides whether it is one chunk, so every section must be counted, and
+that tokenizer work is the largest single cost. One call per section would add tiktoken's per-call overhead
+thousands of times, so the strings are joined and encoded once, and each one's count is read off the joined
+tokens (`count_pieces`).
 
 That is exact, not an estimate, because of how tiktoken splits text: a regex first cuts it into
 pre-tokens (cl100k/o200k: letters with at most one leading non-letter, 1-3 digits, punctuation runs with
 the newlines after them, whitespace runs), and each pre-token is then encoded on its own. Where a
-position is a pre-token boundary both in the body and in the section text on its own, no token straddles
+position is a pre-token boundary both in the joined text and in the piece on its own, no token straddles
 it and the counts on either side add up. These positions are such boundaries in any text containing them:
 
 1. the start of a text, or a position just after a newline and before a non-space character (no
    pre-token continues past a newline into text);
 2. a space after a non-space character (" word", " (" and "  " start there; nothing before it can
-   continue into the space);
-3. the end of a text that ends in an ASCII letter or digit (a letter or digit run ends there, whatever
-   whitespace follows in the body).
+   continue into the space).
 
-A section's stripped text starts at a line start (1); its tail is measured from the last boundary of kind
-2 (before an ASCII letter, to keep it to one word) or 1 before its end, or is empty (3). Anything else (an
-indented first line, or a position that turns out not to be a token boundary in the body) is counted
-directly. tests/search/test_chunk.py checks counts against direct ones.
+Where a piece's ends turn out not to be token boundaries in the joined text, it is counted directly.
+tests/search/test_chunk.py checks counts against direct ones.
 """
 
 from __future__ import annotations
@@ -30,10 +27,6 @@ import os
 from functools import lru_cache
 
 import numpy as np
-
-_ASCII_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_ASCII_LETTER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_ASCII_VISIBLE = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 
 @lru_cache(maxsize=4)
@@ -80,7 +73,7 @@ def _decode_lengths(enc) -> np.ndarray:
 
 
 def body_tokens(enc, body: str) -> np.ndarray | None:
-    """The body's tokens, or None if it cannot be encoded as is (lone surrogates: count directly)."""
+    """The text's tokens, or None if it cannot be encoded as is (lone surrogates: count directly)."""
     try:
         # no special tokens allowed or disallowed: exactly encode_ordinary, as an array (no Python ints)
         return enc.encode_to_numpy(body, disallowed_special=())
@@ -88,29 +81,8 @@ def body_tokens(enc, body: str) -> np.ndarray | None:
         return None
 
 
-def starts_clean(body: str, s: int) -> bool:
-    """Is s (the first non-space character of a span) a boundary of case 1?"""
-    return s == 0 or body[s - 1] == "\n"
-
-
-def tail_start(body: str, s: int, e: int) -> int:
-    """The last boundary q in [s, e] (s < e, body[s:e] stripped) such that count(body[s:e]) is the body's
-    tokens in [s, q) plus count(body[q:e]); s if there is none."""
-    if body[e - 1] in _ASCII_ALNUM:
-        return e
-    line = max(s, body.rfind("\n", s, e) + 1)
-    p = e - 1
-    for _ in range(8):  # the last few spaces of the last line
-        p = body.rfind(" ", line + 1, p)
-        if p < 0:
-            break
-        if body[p - 1] in _ASCII_VISIBLE and body[p + 1] in _ASCII_LETTER:
-            return p
-    return line if not body[line].isspace() else s
-
-
 def tokens_between(cum: np.ndarray, spans: list[tuple[int, int]]) -> list[int | None]:
-    """Tokens of the body within each byte span (cum: cumulative byte length of the body's tokens), or None
+    """Tokens of a text within each byte span (cum: cumulative byte length of the text's tokens), or None
     where a span end is not a token boundary (then the caller counts directly)."""
     if not spans:
         return []
@@ -123,7 +95,7 @@ def tokens_between(cum: np.ndarray, spans: list[tuple[int, int]]) -> list[int | 
 
 
 def count_pieces(enc, lengths: np.ndarray, pieces: list[str]) -> list[int]:
-    """Exact counts of many short strings from one tiktoken call on them joined. Each piece must be empty,
+    """Exact counts of many strings from one tiktoken call on them joined. Each piece must be empty,
     end with a non-space character, or end with "\n\n" after one, and start with a non-space character or
     a single space. Joined with " \n" after the first kind (a space after a non-space character is a
     boundary, and a newline before a space or a non-space character ends its pre-token) and nothing after
@@ -140,23 +112,3 @@ def count_pieces(enc, lengths: np.ndarray, pieces: list[str]) -> list[int]:
     ids = body_tokens(enc, "".join(joined))
     counts = tokens_between(np.cumsum(lengths[ids]), spans) if ids is not None and len(ids) else [None] * len(pieces)
     return [n if n is not None else len(enc.encode_ordinary(piece)) for n, piece in zip(counts, pieces)]
-
-
-class ByteOffsets:
-    """UTF-8 offsets of increasing character positions of one body."""
-
-    def __init__(self, body: str) -> None:
-        self.body = body
-        self.ascii = body.isascii()
-        self.char = 0
-        self.byte = 0
-
-    def __call__(self, pos: int) -> int:
-        if self.ascii:
-            return pos
-        if pos < self.char:  # not increasing after all: start over
-            self.char = self.byte = 0
-        # lone surrogates raise here, as they would in chunk_hash (and did before this module)
-        self.byte += len(self.body[self.char:pos].encode("utf-8"))
-        self.char = pos
-        return self.byte
