@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from bookctl.pipeline.chunk import chunk_markdown
 from bookctl.pipeline.mdx import mdx_constructs, search_text
 
@@ -71,3 +73,47 @@ def test_multi_line_jsx_with_nested_expressions_is_removed() -> None:
     assert "InstallationStep" not in text and "stepNumber" not in text and "run --x" not in text
     assert "Intro prose." in text and "After the step, a < b and <https://ros.org> stay." in text
     assert text.count("\n") == body.count("\n")
+
+
+def _strip_jsx_by_character(text: str) -> str:
+    """The character-by-character form of mdx._strip_jsx (before it jumped between candidates): the reference."""
+    from bookctl.pipeline.mdx import _tag_end
+
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "`":
+            run = len(text[i:]) - len(text[i:].lstrip("`"))
+            close = text.find("`" * run, i + run)
+            if close != -1 and "\n\n" not in text[i:close]:
+                out.append(text[i:close + run])
+                i = close + run
+                continue
+            out.append("`" * run)
+            i += run
+            continue
+        if ch == "<" and (end := _tag_end(text, i)) != -1:
+            out.append("\n" * text.count("\n", i, end))
+            i = end
+            continue
+        if text.startswith("{/*", i) and (end := text.find("*/}", i)) != -1:
+            out.append("\n" * text.count("\n", i, end))
+            i = end + 3
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+_mdx_piece = st.sampled_from(["<b>", "</b>", "<Tabs groupId=\"x\" values={[{a: 1}]}>", "</Tabs>", "<br/>", "<>", "</>",
+                              "`", "``", "`code`", "``a`b``", "{/* note */}", "{/*", "*/}", "{", "}", "<", ">", "a < b",
+                              "\n", "\n\n", " ", "text", "<https://x.org>", "'", "\""])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_mdx_piece, st.text(max_size=5)), max_size=40))
+def test_property_strip_jsx_matches_the_character_by_character_reference(pieces):
+    from bookctl.pipeline.mdx import _strip_jsx
+
+    text = "".join(pieces)
+    assert _strip_jsx(text) == _strip_jsx_by_character(text)
