@@ -127,7 +127,8 @@ def search_text(body: str) -> str:
             if line.strip().startswith(fence) and set(line.strip()) == {fence[0]} and len(line.strip()) >= len(fence):
                 fence = None
             continue
-        if m := _FENCE.match(line):
+        # (each pattern needs the characters tested first: most lines are prose and skip all three)
+        if ("`" in line or "~" in line) and (m := _FENCE.match(line)):
             flush()
             fence = m.group(1)
             out.append(line)
@@ -136,11 +137,11 @@ def search_text(body: str) -> str:
             in_esm = bool(line.strip())  # ESM runs to the next blank line
             prose.append("")
             continue
-        if _ESM.match(line):
+        if line.startswith(("import", "export")) and _ESM.match(line):
             in_esm = bool(line.strip())
             prose.append("")
             continue
-        if m := _ADMONITION.match(line):
+        if ":::" in line and (m := _ADMONITION.match(line)):
             prose.append((m["bracket"] or m["rest"] or "").strip())
             continue
         prose.append(line)
