@@ -32,6 +32,7 @@ MAX_SEQ = 256  # sentence-transformers' max_seq_length for this model
 DIM = 384
 BATCH_TOKENS = 1024  # padded tokens per forward batch: measured, 256-4096 cost within 15%; small batches
 # keep the working set in cache (which counts on a busy machine) and make a slow thread-count probe cheap
+ROUND = 4  # batches per worker between two measurements, once the thread configuration is chosen
 FFN_ROWS = 128  # rows of the feed-forward block at a time: 128 x 1536 float32 = 768 KB, within L2
 
 # erf by Abramowitz-Stegun 7.1.26 (max error 1.5e-7, float32-exact in effect; numpy has no erf), folded
@@ -117,6 +118,11 @@ class ThreadChooser:
     def next(self) -> tuple[int, int]:
         with self._lock:
             return self.queue[0] if self.queue else self.best
+
+    def probing(self) -> bool:
+        """Is the next configuration a probe (measured on one batch per worker)?"""
+        with self._lock:
+            return bool(self.queue)
 
     def record(self, config: tuple[int, int], seconds: float, tokens: int) -> None:
         with self._lock:
@@ -284,23 +290,27 @@ class MiniLM:
             at = 0
             while at < len(batches):
                 workers, threads = self.chooser.next()
-                segment = batches[at:at + workers]  # one batch per worker per measurement, in step
+                # a probe measures one batch per worker; otherwise each worker gets several, and takes the next
+                # as soon as it is free: no worker waits for the other between batches (on a busy machine one
+                # of them is often descheduled, and a wait after every batch lost ~30% of the CPU share)
+                take = workers if self.chooser.probing() else workers * ROUND
+                segment = batches[at:at + take]
                 at += len(segment)
                 started = time.perf_counter()
                 with self.blas.limit(limits=threads, user_api="blas"):
                     if workers == 1:
-                        pooled = [self._forward_batch(b) for b in segment]
+                        pooled = (self._forward_batch(b) for b in segment)
                     else:
-                        pooled = list(self._workers(workers).map(self._forward_batch, segment))
+                        pooled = self._workers(workers).map(self._forward_batch, segment)
+                    for chunk, vectors in zip(segment, pooled):  # in order, as each batch is done
+                        for r, (i, row) in enumerate(chunk):
+                            sums[i] += vectors[r] * len(row)
+                            left[i] -= 1
+                            done += int(left[i] == 0)
+                        if on_progress is not None:
+                            on_progress(done, len(texts))
                 self.chooser.record((workers, threads), time.perf_counter() - started,
                                     sum(len(b) * len(b[-1][1]) for b in segment))
-                for chunk, vectors in zip(segment, pooled):
-                    for r, (i, row) in enumerate(chunk):
-                        sums[i] += vectors[r] * len(row)
-                        left[i] -= 1
-                        done += int(left[i] == 0)
-                if on_progress is not None:
-                    on_progress(done, len(texts))
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return sums / np.maximum(norms, 1e-12)
 
