@@ -110,12 +110,12 @@ def bench_chunking() -> str:
         "",
         f"Where bookctl's time goes: one tiktoken pass over the corpus takes {t_tok * 1000:.0f} ms "
         f"({t_tok / t_lc:.0%} of LangChain's total), and every section must be counted exactly once to guarantee "
-        "the bound, so that pass is the floor. bookctl makes it once per lesson: every section text and heading path "
-        "piece joined, one tiktoken call, each count read off the joined tokens (exact: the pieces are joined where "
-        "tiktoken's pre-tokens end; see `bookctl/pipeline/chunk_count.py`). The rest, all on "
+        "the bound, so that pass is the floor. bookctl counts each section's text once, and each heading path once per "
+        "lesson (one call each: cheaper than joining them into one call and reading counts off its tokens, as it "
+        "did before). The rest, all on "
         f"one thread: MDX syntax out of the body {t_mdx * 1000:.0f} ms, the heading scan {t_scan * 1000:.0f} ms "
         "(no markdown-it parse: only the lines that can open or close a block are read), and the plan (sections, "
-        f"heading paths, hashes, the tiktoken call) {t_plan * 1000:.0f} ms with the scan.",
+        f"heading paths, hashes, the tiktoken calls) {t_plan * 1000:.0f} ms with the scan.",
     ])
 
 

@@ -1,4 +1,4 @@
-"""Heading-aware markdown chunking on markdown-it-py's token stream.
+"""Heading-aware markdown chunking, with markdown-it-py's block rules.
 
 - Splits at headings; each chunk keeps its heading path (`Lesson › Section › Subsection`).
 - Never cuts inside a fenced code block unless that block alone exceeds the bound (then by lines).
@@ -8,10 +8,10 @@
 - Nothing is lost: every chunk is a span `body[start:end]`, and the spans cover every non-blank character.
 - Identity is stable: `chunk_hash` = sha256(chunker version + normalised embedded text).
 
-The block structure (headings; fences and text for a section over the bound) comes from `chunk_blocks`,
-token counts (every section text and heading path piece of a lesson in one tiktoken call) from `chunk_count`.
-All of it runs on the calling thread: a worker thread that scanned while tiktoken encoded cost more CPU than it saved wall time on a
-busy 2-core machine (BENCHMARKS.md, "Chunking beside its peers").
+The block structure (headings; fences and text for a section over the bound) comes from `chunk_blocks`;
+tiktoken counts each section's text and heading path, once. All of it runs on the calling thread: a worker
+thread that scanned while tiktoken encoded cost more CPU than it saved wall time on a busy 2-core machine
+(BENCHMARKS.md, "Chunking beside its peers").
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from bookctl.curriculum.frontmatter import strip_front_matter
 from bookctl.llm.tokens import DEFAULT_ENCODING, get_encoding
 from bookctl.pipeline.chunk_blocks import Block as _Block, Heading, blocks as _blocks, headings
 from bookctl.pipeline.mdx import search_text
-from bookctl.pipeline.chunk_count import count_pieces, token_lengths
 
 from bookctl.pipeline.chunk_version import CHUNKER_VERSION  # re-exported; bump it there
 DEFAULT_MAX_TOKENS = 500
@@ -93,7 +92,6 @@ class Chunker:
         self.max_tokens = max_tokens
         self.overlap_tokens = int(max_tokens * overlap)
         self.enc = get_encoding(encoding)
-        self._lengths = token_lengths(self.enc)
 
     def count(self, text: str) -> int:
         return len(self.enc.encode_ordinary(text))
@@ -113,10 +111,11 @@ class Chunker:
         return chunks
 
     def _plan(self, body: str, title: str) -> list[_Section]:
-        """Sections with their paths, texts, hashes and token counts: every section text and heading path piece
-        of the lesson is counted in one tiktoken call (see chunk_count.count_pieces)."""
-        found: list[tuple[tuple[str, ...], int, int, int, str, int]] = []
-        pieces: dict[str, int] = {}  # strings to count, each once: section texts, heading paths by parts
+        """Sections with their paths, texts, hashes and token counts (each counted on its own: one tiktoken
+        call per section costs less than joining them into one call and reading the counts off its tokens)."""
+        prefixes: dict[tuple[str, ...], tuple[str, int]] = {}
+        out: list[_Section] = []
+        cap = self.max_tokens // 4
         for parts, start, end in self._sections(body, title, headings(body)):
             raw = body[start:end]
             text = raw.lstrip()
@@ -124,27 +123,12 @@ class Chunker:
             text = text.rstrip()
             if not text:
                 continue
-            found.append((parts, start, end, s, text, pieces.setdefault(text, len(pieces))))
-        # A path is counted by parts, each once per lesson: the space of " › " follows a non-space character,
-        # so it starts a pre-token (see chunk_count) and "Lesson", " › Part", " › Section\n\n" add up.
-        paths: dict[tuple[str, ...], tuple[int, ...]] = {}
-        for parts, *_ in found:
-            if parts not in paths:
-                texts = [parts[0], *(PATH_SEP + part for part in parts[1:])] if parts else []
-                if texts:
-                    texts[-1] += "\n\n"
-                paths[parts] = tuple(pieces.setdefault(t, len(pieces)) for t in texts)
-        # one tiktoken call for all of them
-        counts = count_pieces(self.enc, self._lengths, list(pieces))
-        prefixes: dict[tuple[str, ...], tuple[str, int]] = {}
-        out: list[_Section] = []
-        cap = self.max_tokens // 4
-        for parts, start, end, s, text, i in found:
             if parts not in prefixes:
-                path, prefix = PATH_SEP.join(parts), sum(counts[i] for i in paths[parts])
+                path = PATH_SEP.join(parts)
+                prefix = self._prefix_tokens(path)
                 prefixes[parts] = self._cut_path(path) if prefix > cap else (path, prefix)
             path, prefix = prefixes[parts]
-            out.append(_Section(path, prefix, start, end, s, text, chunk_hash(path, text), counts[i]))
+            out.append(_Section(path, prefix, start, end, s, text, chunk_hash(path, text), self.count(text)))
         return out
 
     def _prefix_tokens(self, path: str) -> int:
