@@ -51,6 +51,25 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float, what: str, *, any_status: bool = False) -> None:
+    """Poll `url` until it answers 200 (any HTTP answer with `any_status`) while `proc` runs; a bounded wait.
+    Fails with what happened: the process exited (and its stderr's tail, when piped) or the time ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200 or any_status:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            stderr = proc.stderr.read() if proc.stderr is not None else ""
+            tail = (stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr or "")[-3000:]
+            raise RuntimeError(f"{what} exited with {proc.returncode} before answering {url}\n{tail}")
+        if time.monotonic() > deadline:  # generous: N workers import the app at once on a loaded 2-core machine
+            raise RuntimeError(f"{what} did not answer {url} within {timeout:g} s")
+        time.sleep(0.1)
+
+
 @contextmanager
 def bookctl_serve(env: dict[str, str], cwd: Path, *, workers: int = 1, timeout: float = 90.0) -> Iterator[str]:
     """`bookctl serve` as a subprocess on a free port; yields its base URL once /healthz answers, stops it after."""
@@ -59,18 +78,7 @@ def bookctl_serve(env: dict[str, str], cwd: Path, *, workers: int = 1, timeout: 
     proc = subprocess.Popen([sys.executable, "-m", "bookctl", "serve", "--port", str(port), "--workers", str(workers),
                              "--no-access-log", "--log-level", "warning"], env=env, cwd=cwd)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"bookctl serve exited with {proc.returncode} before answering /healthz")
-            if time.monotonic() > deadline:  # generous: N workers import the app at once on a loaded 2-core machine
-                raise RuntimeError(f"bookctl serve did not answer /healthz within {timeout:g} s")
-            time.sleep(0.1)
+        wait_for_http(base + "/healthz", proc, timeout, "bookctl serve")
         yield base
     finally:
         proc.terminate()

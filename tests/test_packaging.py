@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, SAMPLE_BOOK
-from tests.live import free_port
+from tests.live import free_port, wait_for_http
 
 pytestmark = pytest.mark.slow
 _IGNORE = shutil.ignore_patterns(".venv", ".git", ".bookctl", "__pycache__", "*.egg-info", "build", "dist",
@@ -141,17 +141,7 @@ def test_built_wheel_upgrades_syncs_embeds_and_serves(installed, dialect, reques
                             cwd=installed["work"], env={**env, "PORT": str(port), "BOOKCTL_HOST": "127.0.0.1"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        import time
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()[-3000:] if proc.poll() is not None else "timeout"
-            time.sleep(0.1)
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, 90, "the installed bookctl serve")
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
         book = httpx.get(f"http://127.0.0.1:{port}/api/content/book", timeout=10)

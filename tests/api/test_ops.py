@@ -7,14 +7,13 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from bookctl.config import load_settings
 from bookctl.runtime import Runtime
-from tests.live import LiveServer, free_port
+from tests.live import LiveServer, free_port, wait_for_http
 
 
 def _serve_app(ws, **env):
@@ -99,16 +98,7 @@ def test_metrics_by_route_template(workspace) -> None:
 
 
 def _wait(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-        assert time.monotonic() < deadline, "bookctl serve did not start"
-        time.sleep(0.1)
+    wait_for_http(url + "/healthz", proc, timeout, "bookctl serve")
 
 
 @pytest.mark.slow

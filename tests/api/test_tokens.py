@@ -10,7 +10,6 @@ import time
 import uuid
 from dataclasses import replace
 
-import httpx
 import jwt
 import pytest
 from litestar.testing import TestClient
@@ -20,6 +19,7 @@ from bookctl.db import models as m
 from bookctl.identity import TokenSigner, check_bind, is_loopback
 from bookctl.identity.tokens import key_id
 from tests.api.conftest import SECRET, free_port, open_runtime
+from tests.live import wait_for_http
 
 OLD_KEY = SECRET
 NEW_KEY = "the-next-secret-key-0123456789-abcdefghij"
@@ -138,15 +138,7 @@ def test_header_mode_refuses_a_non_loopback_bind(tmp_path):
     proc = subprocess.Popen(cmd, env={**env, "BOOKCTL_ALLOW_HEADER_AUTH": "1"}, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120  # bounded; generous for a loaded 2-core CI machine
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, 120, "bookctl serve")
     finally:
         proc.terminate()
         _, stderr = proc.communicate(timeout=15)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, AsyncIterator, Iterator
 
@@ -13,7 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.live import free_port
+from tests.live import free_port, wait_for_http
 from tests.mcp_book.conftest import EMBODIMENT, auth, http_session, new_learner, stdio_session
 
 DONE_QUERY = "why do robots need a body to learn"
@@ -28,16 +27,7 @@ def mcp_server(env: dict[str, str], cwd, transport: str) -> Iterator[str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bookctl mcp serve --transport {transport} did not start")
-            time.sleep(0.2)
+        wait_for_http(base + "/", proc, 60, f"bookctl mcp serve --transport {transport}", any_status=True)
         yield base
     finally:
         proc.terminate()
