@@ -243,8 +243,8 @@ def _coerce(name: str, source: str, value: object) -> object:
         if not 0 <= number <= 1:
             raise ConfigError(f"{source} must be a share from 0 to 1 (0.5 = half); got {number}")
         return number
-    if name in _PERSONALIZE_NUMBERS:  # (type, minimum)
-        kind, minimum = _PERSONALIZE_NUMBERS[name]
+    if name in _BOUNDED_NUMBERS:  # (type, minimum)
+        kind, minimum = _BOUNDED_NUMBERS[name]
         try:
             number = kind(text)
         except ValueError:
@@ -272,15 +272,6 @@ def _coerce(name: str, source: str, value: object) -> object:
         if text not in ("text", "json"):
             raise ConfigError(f"{source} must be text or json; got {text!r}")
         return text
-    if name in _IDENTITY_NUMBERS:  # (type, minimum)
-        kind, minimum = _IDENTITY_NUMBERS[name]
-        try:
-            number = kind(text)
-        except ValueError:
-            raise ConfigError(f"{source} must be a number; got {text!r}") from None
-        if number < minimum:
-            raise ConfigError(f"{source} must be at least {minimum}; got {number}")
-        return number
     if name == "jwks_url":
         if not text.startswith(("http://", "https://")):
             raise ConfigError(f"{source} must be an http:// or https:// URL; got {text!r}")
@@ -310,17 +301,16 @@ def _coerce(name: str, source: str, value: object) -> object:
     return text
 
 
-_PERSONALIZE_NUMBERS: dict[str, tuple[type, float]] = {
+# numbers with a floor: (type, minimum)
+_BOUNDED_NUMBERS: dict[str, tuple[type, float]] = {
     "llm_timeout": (float, 0.001), "llm_max_attempts": (int, 1), "llm_backoff": (float, 0.0),
     "personalize_concurrency": (int, 1), "header_timeout": (float, 0.1), "body_timeout": (float, 0.1),
     "max_connections_per_ip": (int, 1), "personalize_miss_limit": (int, 0), "personalize_miss_window": (float, 1.0),
     "personalize_lease": (float, 0.5), "personalize_wait": (float, 0.1), "shutdown_delay": (float, 0.0),
-}
-_SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
-_IDENTITY_NUMBERS: dict[str, tuple[type, float]] = {
     "jwt_leeway": (int, 0), "jwks_refetch_interval": (float, 0.0), "jwks_cache_seconds": (float, 1.0),
     "token_refresh_window": (int, 0),
 }
+_SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
 _POSITIVE_INTS = {"chunk_tokens": 32, "embed_batch_inputs": 1, "embed_batch_tokens": 1, "embed_concurrency": 1,
                   "embed_max_retries": 0, "token_ttl": 60, "max_body_bytes": 1024,
                   "storage_concurrency": 1, "storage_max_attempts": 1}
