@@ -13,6 +13,20 @@ from bookctl.storage.base import sha256_hex
 _TMP_PREFIX = ".tmp-"
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a temporary file beside `path` and rename it over: atomic on POSIX, so a crash leaves either the
+    old file or the new one, never half of one (the temporary's prefix marks leftovers of a killed writer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class FileStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -38,17 +52,7 @@ class FileStore:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write a temporary file beside the target and rename it over: atomic on POSIX, so a
-            # crash leaves either the old object or the new one, never half of one.
-            fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(path, data)
         except OSError as exc:
             raise StorageError(f"cannot write {key} to {self.url}: {exc.strerror or exc}") from exc
 

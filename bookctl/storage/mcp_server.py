@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import socket
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from bookctl.storage.file import write_atomically
 
 BookId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=3, max_length=50)]
 ContentPath = Annotated[str, Field(min_length=1, max_length=255)]
@@ -86,15 +86,7 @@ def build_server(root: Path, *, log_level: str = "WARNING"):
             current = hashlib.sha256(target.read_bytes()).hexdigest()
             if current != params.file_hash:
                 raise ToolError(f"conflict: {params.path} has hash {current}, not {params.file_hash}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)  # the file store's own write: never half a file after a crash
         return json.dumps({"status": "success", "path": f"books/{params.book_id}/{params.path}",
                            "file_size": len(data), "file_hash": hashlib.sha256(data).hexdigest(),
                            "mode": "updated" if existed else "created"})
